@@ -1,0 +1,12 @@
+"""The ``spark-enrich`` command line. Each command lives in its own module and registers on
+:data:`spark_enrich.cli.app.app`; heavy imports (pyspark) happen inside commands only."""
+
+from __future__ import annotations
+
+from spark_enrich.cli import kafka_cmd  # noqa: F401  (registers commands)
+from spark_enrich.cli.app import app
+
+
+def main() -> None:
+    """Entry point of the ``spark-enrich`` console script."""
+    app()

@@ -1,0 +1,70 @@
+"""What an executor's enrich stage may reach: offline tables and enrichment services, by the
+logical names the configuration declares. The engine builds the context; executors only read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from spark_enrich.errors import ExecutorContractError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+# A service call as the engine implements it: (events, request columns, response prefix) -> events
+ServiceCall = Callable[["DataFrame"], "DataFrame"]
+
+
+class EnrichContext:
+    """Offline tables and enrichment services for one executor, by logical name.
+
+    Args:
+        tables: logical name -> loader returning the table's DataFrame (called lazily, once).
+        services: logical name -> function that enriches a DataFrame through that service.
+        executor: the executor's name, for error messages.
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, Callable[[], DataFrame]],
+        services: Mapping[str, ServiceCall] | None = None,
+        executor: str = "",
+    ) -> None:
+        self._tables = dict(tables)
+        self._services = dict(services or {})
+        self._loaded: dict[str, DataFrame] = {}
+        self._executor = executor
+
+    def table(self, name: str) -> DataFrame:
+        """The offline table declared as ``name`` in ``enrichments.tables``.
+
+        Raises:
+            ExecutorContractError: ``UNDECLARED_TABLE`` when the executor did not declare the
+                table or the pipeline did not configure it.
+        """
+        if name not in self._tables:
+            raise ExecutorContractError(
+                "UNDECLARED_TABLE",
+                f"Executor {self._executor!r} asked for table {name!r}, which it does not "
+                f"declare in @executor(tables=...) or the pipeline does not configure; "
+                f"available: {sorted(self._tables)}",
+                {"executor": self._executor, "table": name, "available": sorted(self._tables)},
+            )
+        if name not in self._loaded:
+            self._loaded[name] = self._tables[name]()
+        return self._loaded[name]
+
+    def call_service(self, name: str, df: DataFrame) -> DataFrame:
+        """Enrich ``df`` through the service declared as ``name`` in ``enrichments.services``.
+
+        Raises:
+            ExecutorContractError: ``UNDECLARED_SERVICE`` for an unknown name.
+        """
+        if name not in self._services:
+            raise ExecutorContractError(
+                "UNDECLARED_SERVICE",
+                f"Executor {self._executor!r} asked for service {name!r}; available: "
+                f"{sorted(self._services)}",
+                {"executor": self._executor, "service": name, "available": sorted(self._services)},
+            )
+        return self._services[name](df)
