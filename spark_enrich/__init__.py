@@ -1,1 +1,26 @@
-"""spark-enrich: one enrichment engine for Spark streaming, batch and backfill into Delta Lake."""
+"""spark-enrich: one enrichment engine for Spark streaming, batch and backfill into Delta Lake.
+
+The public API — everything executors and notebooks may import — is what this module exports.
+Importing it does not start a JVM.
+"""
+
+from spark_enrich.context import EnrichContext
+from spark_enrich.errors import (
+    ExecutorContractError,
+    RegistryError,
+    SparkEnrichError,
+)
+from spark_enrich.executor import Executor, ExecutorSpec, executor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EnrichContext",
+    "Executor",
+    "ExecutorContractError",
+    "ExecutorSpec",
+    "RegistryError",
+    "SparkEnrichError",
+    "__version__",
+    "executor",
+]
