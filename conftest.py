@@ -1,3 +1,3 @@
-"""Root conftest: the shared fixtures come from the package so executor authors get the same ones."""
+"""Root conftest: the shared fixtures come from the package, so executor authors get the same."""
 
 pytest_plugins = ["spark_enrich.testing.fixtures"]

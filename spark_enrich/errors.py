@@ -37,7 +37,7 @@ class BrokerError(SparkEnrichError):
 
 
 class ExecutorContractError(SparkEnrichError):
-    """An executor broke its contract (for example a stage returned something else than a DataFrame)."""
+    """An executor broke its contract (e.g. a stage returned something other than a DataFrame)."""
 
 
 class RegistryError(SparkEnrichError):

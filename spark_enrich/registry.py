@@ -14,7 +14,7 @@ ENTRY_POINT_GROUP = "spark_enrich.executors"
 
 
 class ExecutorRegistry:
-    """A name -> executor class map. Tests build their own; the engine uses :func:`default_registry`."""
+    """A name -> executor class map; tests build their own, the engine uses the default one."""
 
     def __init__(self) -> None:
         self._executors: dict[str, type[Executor]] = {}
@@ -32,7 +32,7 @@ class ExecutorRegistry:
             existing = self._executors.get(spec.name)
             if existing is not None and existing is not cls:
                 if existing.spec.origin == spec.origin:
-                    # The same module imported twice (e.g. as a script and as a package): keep the first.
+                    # One module imported twice (as script and as package): keep the first.
                     return
                 raise RegistryError(
                     "DUPLICATE_EXECUTOR",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spark_enrich.env import check_java
@@ -29,7 +30,7 @@ DELTA_JAR_VERSION = os.environ.get("SPARK_ENRICH_DELTA_JAR_VERSION", "4.4.0")
 
 
 def delta_package() -> str:
-    """Maven coordinate of the Delta Lake jar for the installed Spark (``io.delta:delta-spark_4.2_2.13:...``)."""
+    """Maven coordinate of the Delta jar for the installed Spark (``io.delta:delta-spark_4.2_2.13``)."""
     import pyspark
 
     spark_minor = ".".join(pyspark.__version__.split(".")[:2])
@@ -59,9 +60,8 @@ def local_defaults(*, ui: bool = False, shuffle_partitions: int | None = None) -
         "spark.sql.adaptive.enabled": "true",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.extraJavaOptions": "-Dderby.system.home=" + os.path.join(
-            os.environ.get("TMPDIR", "/tmp"), "spark-enrich-derby"
-        ),
+        "spark.driver.extraJavaOptions": "-Dderby.system.home="
+        + str(Path(os.environ.get("TMPDIR", "/tmp")) / "spark-enrich-derby"),
     }
 
 

@@ -14,7 +14,10 @@ from spark_enrich.errors import SparkEnrichError
 
 app = typer.Typer(
     name="spark-enrich",
-    help="Enrichment engine on Spark and Delta Lake: one executor code path for stream, batch and backfill.",
+    help=(
+        "Enrichment engine on Spark and Delta Lake: "
+        "one executor code path for stream, batch and backfill."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -11,7 +11,9 @@ import typer
 from spark_enrich.cli.app import EXIT_ENVIRONMENT, app, fail
 from spark_enrich.errors import SparkEnrichError
 
-kafka_app = typer.Typer(help="Run a local single-node Kafka broker (KRaft) on 127.0.0.1.", no_args_is_help=True)
+kafka_app = typer.Typer(
+    help="Run a local single-node Kafka broker (KRaft) on 127.0.0.1.", no_args_is_help=True
+)
 app.add_typer(kafka_app, name="kafka")
 
 DEFAULT_DIR = Path(".spark-enrich/kafka")
@@ -39,7 +41,9 @@ def start(
         broker = LocalKafkaBroker.start(data_dir, port=port)
     except SparkEnrichError as exc:
         fail(exc, EXIT_ENVIRONMENT)
-    typer.echo(f"started: {broker.bootstrap_servers} (pid {broker.pid}, log {broker.state.log_file})")
+    typer.echo(
+        f"started: {broker.bootstrap_servers} (pid {broker.pid}, log {broker.state.log_file})"
+    )
 
 
 @kafka_app.command("stop")
@@ -69,7 +73,7 @@ def status(
     broker = LocalKafkaBroker.attach(data_dir)
     running = broker is not None and broker.is_running()
     if as_json:
-        info = {"running": running}
+        info: dict[str, object] = {"running": running}
         if broker is not None and running:
             info |= {"bootstrap_servers": broker.bootstrap_servers, "pid": broker.pid}
         typer.echo(json.dumps(info))

@@ -243,8 +243,18 @@ class LocalKafkaBroker:
             controller_port = free_port()
         props = _write_config(folder, client_port, controller_port)
         log_file = folder / "broker.log"
-        java_cmd = [str(java), f"-Xmx{heap}", "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true"]
-        java_cmd += [f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'}", "-cp", class_path]
+        java_cmd = [
+            str(java),
+            f"-Xmx{heap}",
+            "-Xms128m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+        ]
+        java_cmd += [
+            f"-Dlog4j2.configurationFile={folder / 'log4j2.properties'}",
+            "-cp",
+            class_path,
+        ]
         fmt = subprocess.run(
             [*java_cmd, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props)],
             capture_output=True, text=True, timeout=120, check=False,
@@ -306,7 +316,9 @@ class LocalKafkaBroker:
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of the broker's log, for error messages."""
         try:
-            return "\n".join(Path(self.state.log_file).read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(
+                Path(self.state.log_file).read_text(errors="replace").splitlines()[-lines:]
+            )
         except OSError:
             return "(no log)"
 
@@ -318,7 +330,8 @@ class LocalKafkaBroker:
 
     def create_topic(self, name: str, partitions: int = 1) -> None:
         """Create a topic (no-op if it exists) and wait until it is usable."""
-        from confluent_kafka.admin import AdminClient, NewTopic
+        from confluent_kafka.admin import AdminClient
+        from confluent_kafka.cimpl import NewTopic
 
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
         futures = admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=30)
@@ -328,7 +341,9 @@ class LocalKafkaBroker:
             except Exception as exc:
                 if "TOPIC_ALREADY_EXISTS" not in str(exc):
                     raise BrokerError(
-                        "TOPIC_CREATE_FAILED", f"Creating topic {name!r} failed: {exc}", {"topic": name}
+                        "TOPIC_CREATE_FAILED",
+                        f"Creating topic {name!r} failed: {exc}",
+                        {"topic": name},
                     ) from exc
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -343,7 +358,9 @@ class LocalKafkaBroker:
             while self.is_running() and time.monotonic() < deadline:
                 time.sleep(0.1)
         if self.is_running():
-            raise BrokerError("BROKER_STOP_FAILED", f"Kafka broker pid {pid} did not stop", {"pid": pid})
+            raise BrokerError(
+                "BROKER_STOP_FAILED", f"Kafka broker pid {pid} did not stop", {"pid": pid}
+            )
         Path(self.state.data_dir, "broker.json").unlink(missing_ok=True)
 
     @classmethod
@@ -358,13 +375,16 @@ class LocalKafkaBroker:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
 
 def _cluster_id() -> str:
-    # Kafka wants a base64url-encoded 16-byte UUID without padding (what `kafka-storage random-uuid` prints).
+    # Kafka wants a base64url 16-byte UUID without padding, as `kafka-storage random-uuid` prints.
     import base64
 
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
