@@ -58,8 +58,8 @@ class ExecutorRegistry:
                 except Exception as exc:
                     raise RegistryError(
                         "ENTRY_POINT_FAILED",
-                        f"Loading executor entry point {entry_point.name!r} = {entry_point.value!r} "
-                        f"(group {group}) failed: {exc}",
+                        f"Loading executor entry point {entry_point.name!r} = "
+                        f"{entry_point.value!r} (group {group}) failed: {exc}",
                         {"entry_point": entry_point.value},
                     ) from exc
                 if inspect.isclass(loaded) and issubclass(loaded, Executor):

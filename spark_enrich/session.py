@@ -30,7 +30,7 @@ DELTA_JAR_VERSION = os.environ.get("SPARK_ENRICH_DELTA_JAR_VERSION", "4.4.0")
 
 
 def delta_package() -> str:
-    """Maven coordinate of the Delta jar for the installed Spark (``io.delta:delta-spark_4.2_2.13``)."""
+    """Maven coordinate of the Delta jar for the installed Spark (``delta-spark_4.2_2.13``)."""
     import pyspark
 
     spark_minor = ".".join(pyspark.__version__.split(".")[:2])
