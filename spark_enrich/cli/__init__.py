@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import spark_enrich.cli.config_cmd  # noqa: F401  (registers commands)
 from spark_enrich.cli import kafka_cmd  # noqa: F401  (registers commands)
 from spark_enrich.cli.app import app
 

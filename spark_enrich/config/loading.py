@@ -1,0 +1,167 @@
+"""Load and validate pipeline files: YAML -> interpolation -> overrides -> models -> rules."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from spark_enrich.config.models import PipelineConfig
+from spark_enrich.config.problems import ConfigError, Problem
+from spark_enrich.config.rules import Sections, check_pipelines, check_sections
+from spark_enrich.config.translate import problems_from_validation_error
+from spark_enrich.config.yamldoc import Document, read_document
+
+if TYPE_CHECKING:
+    from spark_enrich.registry import ExecutorRegistry
+
+__all__ = ["check_pipeline_files", "load_pipeline", "validate_pipeline"]
+
+
+def _registry(registry: ExecutorRegistry | None) -> ExecutorRegistry:
+    if registry is not None:
+        return registry
+    from spark_enrich.registry import default_registry
+
+    return default_registry()
+
+
+def _partial_sections(data: Mapping[str, Any], context: dict[str, Any]) -> Sections:
+    """Validate each top-level section on its own so the rules can use the valid ones."""
+    valid: dict[str, Any] = {}
+    for name in Sections.__dataclass_fields__:
+        field = PipelineConfig.model_fields[name]
+        if name not in data:
+            if field.is_required():
+                continue
+            valid[name] = field.get_default(call_default_factory=True)
+            continue
+        adapter: TypeAdapter[Any] = TypeAdapter(field.rebuild_annotation())
+        with contextlib.suppress(ValidationError):
+            valid[name] = adapter.validate_python(data[name], context=context)
+    return Sections(**valid)
+
+
+def _validate(
+    data: Any, doc: Document, registry: ExecutorRegistry | None, base_dir: str | None
+) -> tuple[PipelineConfig | None, list[Problem]]:
+    context = {"base_dir": base_dir or str(Path.cwd())}
+    try:
+        config = PipelineConfig.model_validate(data, context=context)
+    except ValidationError as exc:
+        problems = problems_from_validation_error(exc, doc, PipelineConfig)
+        if isinstance(data, Mapping):
+            problems += check_sections(_partial_sections(data, context), doc, _registry(registry))
+        return None, problems
+    problems = check_sections(Sections.of(config), doc, _registry(registry))
+    return config, problems
+
+
+def validate_pipeline(
+    config: PipelineConfig | Mapping[str, Any], registry: ExecutorRegistry | None = None
+) -> list[Problem]:
+    """Every problem of a configuration given as a model or as a plain dict.
+
+    A dict is validated against the models first (relative paths resolve against the current
+    directory); then the cross-field rules run. Problems carry no file position.
+
+    Args:
+        config: a :class:`PipelineConfig` or the dict a YAML file would hold.
+        registry: the executor registry (default: :func:`spark_enrich.registry.default_registry`).
+
+    Returns:
+        The problems, empty when the configuration is valid.
+
+    Example:
+        >>> validate_pipeline({"name": "x"})[0].code
+        'MISSING_REQUIRED'
+    """
+    if isinstance(config, PipelineConfig):
+        doc = _document_of(config)
+        return check_sections(Sections.of(config), doc, _registry(registry))
+    doc = Document(data=config, file=None)
+    return _validate(dict(config), doc, registry, None)[1]
+
+
+def _document_of(config: PipelineConfig) -> Document:
+    doc = config._document
+    return doc if isinstance(doc, Document) else Document(data=None, file=config.source_file)
+
+
+def _load(
+    path: str | Path,
+    overrides: Sequence[str],
+    env: Mapping[str, str] | None,
+    registry: ExecutorRegistry | None,
+) -> tuple[PipelineConfig | None, Document, list[Problem]]:
+    doc = read_document(path, os.environ if env is None else env, overrides)
+    if doc.data is None:
+        return None, doc, list(doc.problems)
+    base_dir = str(Path(path).resolve().parent)
+    config, problems = _validate(doc.data, doc, registry, base_dir)
+    if config is not None:
+        config._source_file = str(path)
+        config._document = doc
+    everything = sorted(
+        [*doc.problems, *problems], key=lambda p: (p.file != str(path), p.line or 0, p.column or 0)
+    )
+    return (config if not everything else None), doc, everything
+
+
+def load_pipeline(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    registry: ExecutorRegistry | None = None,
+) -> PipelineConfig:
+    """Load, interpolate, override, resolve paths and validate a pipeline file.
+
+    Args:
+        path: the YAML file.
+        overrides: ``a.b=value`` strings applied after loading (``--set`` on the command line).
+        env: variables for ``${VAR}`` interpolation (default: ``os.environ``).
+        registry: the executor registry (default: the process-wide one).
+
+    Returns:
+        The validated configuration; relative paths are resolved against the file's folder.
+
+    Raises:
+        ConfigError: with every problem found, in file order.
+
+    Example:
+        >>> config = load_pipeline("pipelines/demo.yaml", overrides=["sink.mode=append"])
+        >>> config.sink.mode
+        'append'
+    """
+    config, _, problems = _load(path, overrides, env, registry)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def check_pipeline_files(
+    paths: Sequence[str | Path],
+    overrides: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    registry: ExecutorRegistry | None = None,
+) -> dict[str, list[Problem]]:
+    """Validate several pipeline files, each alone and against one another.
+
+    Returns:
+        file -> its problems (empty when valid), in the order given. Cross-pipeline problems
+        (a shared checkpoint) are reported on the later file.
+    """
+    results: dict[str, list[Problem]] = {}
+    loaded: list[tuple[PipelineConfig, Document]] = []
+    for path in paths:
+        config, doc, problems = _load(path, overrides, env, registry)
+        results[str(path)] = problems
+        if config is not None:
+            loaded.append((config, doc))
+    for problem in check_pipelines(loaded):
+        results.setdefault(problem.file or "<config>", []).append(problem)
+    return results

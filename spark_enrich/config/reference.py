@@ -1,0 +1,191 @@
+"""The JSON Schema of the pipeline file and the Markdown configuration reference.
+
+Both are generated from the models, so they cannot drift from what ``validate`` accepts;
+``docs/pipeline.schema.json`` and ``docs/configuration.md`` are checked in and a test keeps
+them equal to this output. Regenerate with::
+
+    spark-enrich schema --output docs/pipeline.schema.json
+    spark-enrich schema --format markdown --output docs/configuration.md
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from datetime import timedelta
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from spark_enrich.config.models import PipelineConfig
+from spark_enrich.config.problems import CODES
+from spark_enrich.config.types import (
+    DatetimePattern,
+    DDLSchemaStr,
+    DDLTypeStr,
+    Duration,
+    HttpUrlStr,
+    Name,
+    NonNegativeDuration,
+    OptionValue,
+    PathStr,
+    Regex,
+    format_duration,
+)
+
+__all__ = ["pipeline_json_schema", "pipeline_json_schema_text", "pipeline_reference_markdown"]
+
+SCHEMA_ID = "https://github.com/spark-enrich/spark-enrich/docs/pipeline.schema.json"
+
+
+def pipeline_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a pipeline file, for editor completion.
+
+    Example:
+        >>> pipeline_json_schema()["properties"]["sink"]["$ref"]
+        '#/$defs/Sink'
+    """
+    schema = PipelineConfig.model_json_schema(mode="validation")
+    models: list[type[BaseModel]] = []
+    _models(PipelineConfig, models)
+    for model in models:
+        properties = schema.get("$defs", {}).get(model.__name__, schema)["properties"]
+        for name, field in model.model_fields.items():
+            if isinstance(field.default, timedelta):
+                # pydantic writes ISO-8601 (PT5S); the file is written 5s.
+                properties[name]["default"] = format_duration(field.default)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+    }
+
+
+def pipeline_json_schema_text() -> str:
+    """:func:`pipeline_json_schema` as the text of ``docs/pipeline.schema.json``."""
+    return json.dumps(pipeline_json_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+_NAMED_TYPES: list[tuple[Any, str]] = [
+    (Name, "name"),
+    (Duration, "duration"),
+    (NonNegativeDuration, "duration"),
+    (PathStr, "path"),
+    (DDLTypeStr, "DDL type"),
+    (DDLSchemaStr, "DDL column list"),
+    (OptionValue, "string"),
+    (DatetimePattern, "datetime pattern"),
+    (Regex, "regex"),
+    (HttpUrlStr, "URL"),
+]
+
+
+def _type_text(tp: Any) -> str:
+    for named, text in _NAMED_TYPES:
+        if tp == named:
+            return text
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        args = get_args(tp)
+        if get_origin(args[0]) in (Union, types.UnionType) and any(
+            isinstance(m, FieldInfo) and m.discriminator for m in args[1:]
+        ):
+            return " \\| ".join(_type_text(a) for a in get_args(args[0]))
+        return _type_text(args[0])
+    if origin in (Union, types.UnionType):
+        members = [a for a in get_args(tp) if a is not type(None)]
+        text = " \\| ".join(_type_text(a) for a in members)
+        return text + " \\| null" if len(members) < len(get_args(tp)) else text
+    if origin is list:
+        return f"list of {_type_text(get_args(tp)[0])}"
+    if origin is dict:
+        return f"map of {_type_text(get_args(tp)[1])}"
+    if origin is Literal:
+        return " \\| ".join(f"`{a}`" for a in get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return f"[{tp.__name__}](#{tp.__name__.lower()})"
+    names = {str: "string", int: "integer", float: "number", bool: "boolean", typing.Any: "any"}
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _models(tp: Any, out: list[type[BaseModel]]) -> None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp in out:
+            return
+        out.append(tp)
+        for field in tp.model_fields.values():
+            _models(field.annotation, out)
+        return
+    for arg in get_args(tp):
+        _models(arg, out)
+
+
+def _default_text(field: FieldInfo) -> str:
+    if field.is_required():
+        return "**required**"
+    factory = field.default_factory
+    value = factory() if factory is not None else field.default  # type: ignore[call-arg]
+    if value is PydanticUndefined:
+        return ""
+    if isinstance(value, BaseModel):
+        return "`" + json.dumps(value.model_dump(mode="json"), separators=(", ", ": ")) + "`"
+    if hasattr(value, "total_seconds"):
+        return f"`{format_duration(value)}`"
+    return "`" + json.dumps(value) + "`"
+
+
+def pipeline_reference_markdown() -> str:
+    """The configuration reference, ``docs/configuration.md``, generated from the models."""
+    lines = [
+        "# Pipeline configuration reference",
+        "",
+        "<!-- Generated from spark_enrich/config/models.py by "
+        "`spark-enrich schema --format markdown`; do not edit by hand. -->",
+        "",
+        "A pipeline is one YAML file (see `pipelines/demo.yaml`). Check it with "
+        "`spark-enrich validate FILE`; editors complete keys from `docs/pipeline.schema.json` "
+        "when the file starts with",
+        "`# yaml-language-server: $schema=../docs/pipeline.schema.json`.",
+        "",
+        "## Conventions",
+        "",
+        "- Unknown keys are errors; the message suggests the closest valid key.",
+        "- `${VAR}` and `${VAR:-default}` in any string are replaced from the environment; "
+        "a missing variable without default is an error. `$$` is a literal `$`.",
+        "- Relative paths are resolved against the folder of the YAML file; URIs such as "
+        "`s3://...` are kept as they are.",
+        "- Durations are a number and a unit: `500ms`, `10s`, `5m`, `2h`, `1d` (or `1h30m`).",
+        "- Types are Spark DDL: `string`, `int`, `bigint`, `double`, `boolean`, `date`, "
+        "`timestamp`, `decimal(p,s)`, `array<T>`, `map<K,V>`, `struct<name: T, ...>`.",
+        "- `--set a.b[0].c=value` on the command line overrides a value after loading; the value "
+        "is read as YAML, and list entries can be addressed by name "
+        "(`sources.engagement.topics=[x]`).",
+        '- `on_failure: null` means the policy `null` (not "no value").',
+        "",
+    ]
+    models: list[type[BaseModel]] = []
+    _models(PipelineConfig, models)
+    for model in models:
+        doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        lines += [
+            f"## {model.__name__}",
+            "",
+            doc,
+            "",
+            "| key | type | default | description |",
+            "|---|---|---|---|",
+        ]
+        for name, field in model.model_fields.items():
+            description = (field.description or "").replace("|", "\\|")
+            lines.append(
+                f"| `{name}` | {_type_text(field.rebuild_annotation())} | "
+                f"{_default_text(field)} | {description} |"
+            )
+        lines.append("")
+    lines += ["## Problem codes", "", "| code | meaning |", "|---|---|"]
+    lines += [f"| `{code}` | {meaning} |" for code, meaning in CODES.items()]
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,476 @@
+"""Cross-field rules: what no single section can check on its own.
+
+Each rule reads the sections that validated (a section that failed its model is ``None`` and
+the rules that need it are skipped), so one run reports every problem it can find.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from spark_enrich.config.ddl import ArrayType, MapType, StructType
+from spark_enrich.config.models import (
+    Decoding,
+    DeltaMetrics,
+    DeltaSource,
+    Enrichments,
+    ExecutorConfig,
+    FilesSource,
+    KafkaSource,
+    Observability,
+    OutputContract,
+    PipelineConfig,
+    Runtime,
+    Sink,
+    Source,
+)
+from spark_enrich.config.problems import Loc, Problem
+from spark_enrich.config.translate import problems_from_validation_error
+from spark_enrich.config.yamldoc import Document
+from spark_enrich.errors import RegistryError
+
+if TYPE_CHECKING:
+    from spark_enrich.registry import ExecutorRegistry
+
+__all__ = ["Sections", "check_pipelines", "check_sections"]
+
+# Options Spark's Kafka source rejects or that another key of the source already sets.
+_MANAGED_KAFKA_OPTIONS = {
+    "kafka.bootstrap.servers": "set `bootstrap_servers` instead",
+    "kafka.auto.offset.reset": "set `starting_offsets` instead",
+    "kafka.enable.auto.commit": "Spark manages offsets in the checkpoint",
+    "kafka.key.deserializer": "Spark always reads keys as bytes",
+    "kafka.value.deserializer": "Spark always reads values as bytes",
+    "kafka.interceptor.classes": "not supported by Spark's Kafka source",
+}
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class Sections:
+    """The sections of a pipeline that passed their models (None = missing or invalid)."""
+
+    sources: list[Source] | None = None
+    decoding: Decoding | None = None
+    executors: list[ExecutorConfig] | None = None
+    enrichments: Enrichments | None = None
+    output: OutputContract | None = None
+    sink: Sink | None = None
+    dead_letters: Any = None
+    runtime: Runtime | None = None
+    observability: Observability | None = None
+
+    @classmethod
+    def of(cls, config: PipelineConfig) -> Sections:
+        """All sections of a valid configuration."""
+        return cls(**{name: getattr(config, name) for name in cls.__dataclass_fields__})
+
+
+class _Rules:
+    def __init__(self, s: Sections, doc: Document, registry: ExecutorRegistry) -> None:
+        self.s = s
+        self.doc = doc
+        self.registry = registry
+        self.problems: list[Problem] = []
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        loc: Loc,
+        found: str,
+        allowed: str,
+        example: str | None = None,
+    ) -> None:
+        self.problems.append(self.doc.problem(code, message, loc, found, allowed, example))
+
+    def run(self) -> list[Problem]:
+        self.unique_names()
+        self.kafka_sources()
+        self.decoding_fields()
+        self.executors()
+        self.output_columns()
+        self.runtime()
+        self.nested_paths()
+        return self.problems
+
+    def unique(self, items: Iterable[Any], loc: Loc, what: str, attr: str = "name") -> None:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            name = getattr(item, attr)
+            if name in seen:
+                self.add(
+                    "DUPLICATE_NAME",
+                    f"{what} name {name!r} is already used by {loc[-1]}[{seen[name]}]",
+                    (*loc, i, attr),
+                    name,
+                    f"a {what} name not used before",
+                )
+            else:
+                seen[name] = i
+
+    def unique_names(self) -> None:
+        s = self.s
+        if s.sources is not None:
+            self.unique(s.sources, ("sources",), "source")
+        if s.executors is not None:
+            self.unique(s.executors, ("executors",), "executor")
+        if s.enrichments is not None:
+            self.unique(s.enrichments.tables, ("enrichments", "tables"), "table")
+            self.unique(s.enrichments.services, ("enrichments", "services"), "service")
+        if s.output is not None:
+            self.unique(s.output.columns, ("output", "columns"), "column")
+
+    def kafka_sources(self) -> None:
+        for i, source in enumerate(self.s.sources or ()):
+            if not isinstance(source, KafkaSource):
+                continue
+            loc: Loc = ("sources", i)
+            bad = [
+                h for h in source.bootstrap_servers.split(",") if not _HOST_PORT.match(h.strip())
+            ]
+            if bad:
+                self.add(
+                    "BAD_VALUE",
+                    f"bootstrap server {bad[0].strip()!r} is not host:port",
+                    (*loc, "bootstrap_servers"),
+                    source.bootstrap_servers,
+                    "a comma-separated host:port list",
+                    "127.0.0.1:9092",
+                )
+            if source.starting_offsets not in ("earliest", "latest"):
+                try:
+                    ok = isinstance(json.loads(source.starting_offsets), dict)
+                except ValueError:
+                    ok = False
+                if not ok:
+                    self.add(
+                        "BAD_VALUE",
+                        f"starting_offsets {source.starting_offsets!r} is neither earliest, "
+                        "latest nor a JSON object of offsets",
+                        (*loc, "starting_offsets"),
+                        source.starting_offsets,
+                        'earliest | latest | {"topic": {"0": 23}}',
+                        "earliest",
+                    )
+            for key in source.options:
+                reason = _MANAGED_KAFKA_OPTIONS.get(key)
+                if not key.startswith("kafka."):
+                    self.add(
+                        "BAD_OPTION",
+                        f"option {key!r} must start with 'kafka.' (it goes to the Kafka client)",
+                        (*loc, "options", key),
+                        key,
+                        "kafka.<client option>",
+                        f"kafka.{key}",
+                    )
+                elif reason is not None:
+                    self.add(
+                        "BAD_OPTION",
+                        f"option {key!r} cannot be set here: {reason}",
+                        (*loc, "options", key),
+                        key,
+                        "any other kafka.* option",
+                    )
+
+    def decoding_fields(self) -> None:
+        decoding = self.s.decoding
+        if decoding is None:
+            return
+        struct = decoding.struct
+        names = struct.names()
+
+        def check(value: str, loc: Loc) -> None:
+            if struct.field(value) is None:
+                close = difflib.get_close_matches(value, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.add(
+                    "UNKNOWN_FIELD",
+                    f"{value!r} is not a field of decoding.schema{hint}",
+                    loc,
+                    value,
+                    "one of: " + ", ".join(names),
+                    close[0] if close else None,
+                )
+
+        for attr in ("event_type_field", "event_time_field", "event_id_field"):
+            check(getattr(decoding, attr), ("decoding", attr))
+        for i, name in enumerate(decoding.required):
+            check(name, ("decoding", "required", i))
+
+    def executors(self) -> None:
+        configs = self.s.executors
+        if configs is None:
+            return
+        try:
+            known = self.registry.names()
+        except RegistryError as exc:
+            self.add(
+                "REGISTRY_ERROR",
+                f"the executor registry could not be loaded: {exc.message}",
+                ("executors",),
+                exc.error_class,
+                "an importable executor package",
+            )
+            return
+        tables = {t.name for t in self.s.enrichments.tables} if self.s.enrichments else None
+        services = {t.name for t in self.s.enrichments.services} if self.s.enrichments else None
+        handlers: dict[str, list[tuple[int, ExecutorConfig]]] = defaultdict(list)
+        for i, config in enumerate(configs):
+            loc: Loc = ("executors", i)
+            if config.name not in known:
+                close = difflib.get_close_matches(config.name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.add(
+                    "UNKNOWN_EXECUTOR",
+                    f"no executor named {config.name!r} is registered{hint}",
+                    (*loc, "name"),
+                    config.name,
+                    "one of: " + (", ".join(known) or "(no executor registered)"),
+                    close[0] if close else None,
+                )
+                continue
+            spec = self.registry.get(config.name).spec
+            self.params(config, spec.params_model, loc)
+            for kind, declared, needed in (
+                ("table", tables, spec.tables),
+                ("service", services, spec.services),
+            ):
+                for name in needed:
+                    if declared is not None and name not in declared:
+                        section = "tables" if kind == "table" else "services"
+                        self.add(
+                            f"UNDECLARED_{kind.upper()}",
+                            f"executor {config.name!r} uses {kind} {name!r}, which "
+                            f"enrichments.{section} does not declare",
+                            (*loc, "name"),
+                            name,
+                            "declared: " + (", ".join(sorted(declared)) or "none"),
+                            f"enrichments: {{{section}: [{{name: {name}, ...}}]}}",
+                        )
+            for event_type in spec.event_types:
+                handlers[event_type].append((i, config))
+            for j, shared in enumerate(config.shared_event_types):
+                if shared not in spec.event_types:
+                    self.add(
+                        "UNUSED_SHARED_EVENT_TYPE",
+                        f"executor {config.name!r} does not handle event type {shared!r}",
+                        (*loc, "shared_event_types", j),
+                        shared,
+                        "one of: " + ", ".join(spec.event_types),
+                    )
+        for event_type, owners in handlers.items():
+            if len(owners) < 2:
+                continue
+            undeclared = [(i, c) for i, c in owners if event_type not in c.shared_event_types]
+            for i, config in undeclared:
+                others = ", ".join(repr(c.name) for _, c in owners if c is not config)
+                self.add(
+                    "EVENT_TYPE_CONFLICT",
+                    f"event type {event_type!r} is handled by {config.name!r} and {others}; "
+                    "every executor sharing it must list it in shared_event_types",
+                    ("executors", i, "name"),
+                    event_type,
+                    "each event type handled by one executor, or declared shared by all of them",
+                    f"shared_event_types: [{event_type}]",
+                )
+
+    def params(self, config: ExecutorConfig, model: type[BaseModel] | None, loc: Loc) -> None:
+        if model is None:
+            if config.params:
+                self.add(
+                    "BAD_PARAMS",
+                    f"executor {config.name!r} takes no params",
+                    (*loc, "params"),
+                    ", ".join(config.params),
+                    "no params",
+                )
+            return
+        try:
+            model.model_validate(config.params)
+        except ValidationError as exc:
+            self.problems.extend(
+                problems_from_validation_error(exc, self.doc, model, (*loc, "params"))
+            )
+
+    def output_columns(self) -> None:
+        output = self.s.output
+        if output is None:
+            return
+        columns = {c.name: c for c in output.columns}
+        names = list(columns)
+
+        def check(name: str, loc: Loc, what: str) -> None:
+            if name not in columns:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                self.add(
+                    "NOT_IN_OUTPUT",
+                    f"{what} {name!r} is not a column of output.columns{hint}",
+                    loc,
+                    name,
+                    "one of: " + ", ".join(names),
+                    close[0] if close else None,
+                )
+
+        for i, key in enumerate(output.key):
+            check(key, ("output", "key", i), "key column")
+        if self.s.sink is not None:
+            for i, name in enumerate(self.s.sink.partition_by):
+                loc: Loc = ("sink", "partition_by", i)
+                check(name, loc, "partition column")
+                column = columns.get(name)
+                if column is not None and isinstance(
+                    column.data_type, (ArrayType, MapType, StructType)
+                ):
+                    self.add(
+                        "BAD_PARTITION_COLUMN",
+                        f"partition column {name!r} has type {column.type}; Delta partitions "
+                        "only by atomic types",
+                        loc,
+                        column.type,
+                        "a column of an atomic type (date, string, int, ...)",
+                    )
+
+    def runtime(self) -> None:
+        runtime = self.s.runtime
+        if runtime is None:
+            return
+        if runtime.stream is None and runtime.batch is None:
+            self.add(
+                "NO_RUNTIME",
+                "runtime declares neither stream nor batch",
+                ("runtime",),
+                "{}",
+                "runtime.stream and/or runtime.batch",
+                "runtime: {batch: {source: archive, date_column: event_date}}",
+            )
+        if runtime.stream is not None and runtime.stream.checkpoint is None:
+            self.add(
+                "MISSING_CHECKPOINT",
+                "a stream runtime needs a checkpoint location, unique to this pipeline",
+                ("runtime", "stream"),
+                "no checkpoint",
+                "a path or URI",
+                "checkpoint: ../demo-output/_checkpoints/demo",
+            )
+        if runtime.batch is not None and self.s.sources is not None:
+            names = [source.name for source in self.s.sources]
+            if runtime.batch.source not in names:
+                close = difflib.get_close_matches(runtime.batch.source, names, n=1)
+                self.add(
+                    "UNDECLARED_SOURCE",
+                    f"runtime.batch.source {runtime.batch.source!r} names no declared source",
+                    ("runtime", "batch", "source"),
+                    runtime.batch.source,
+                    "one of: " + ", ".join(names),
+                    close[0] if close else None,
+                )
+
+    def nested_paths(self) -> None:
+        locations = _locations(self.s)
+        for a in range(len(locations)):
+            for b in range(a + 1, len(locations)):
+                (loc_a, path_a, write_a), (loc_b, path_b, write_b) = locations[a], locations[b]
+                if not (write_a or write_b):
+                    continue
+                relation = _relation(path_a, path_b)
+                if relation is None:
+                    continue
+                self.add(
+                    "NESTED_PATHS",
+                    f"{_fmt(loc_b)} ({path_b}) {relation} {_fmt(loc_a)} ({path_a}); "
+                    "each table and checkpoint needs its own location",
+                    loc_b,
+                    path_b,
+                    f"a location outside {path_a}",
+                )
+
+
+def _fmt(loc: Loc) -> str:
+    from spark_enrich.config.problems import format_path
+
+    return format_path(loc)
+
+
+def _locations(s: Sections) -> list[tuple[Loc, str, bool]]:
+    """(loc, path, written by the pipeline?) of every local or URI location."""
+    out: list[tuple[Loc, str, bool]] = []
+    for i, source in enumerate(s.sources or ()):
+        if isinstance(source, (DeltaSource, FilesSource)) and source.path is not None:
+            out.append((("sources", i, "path"), source.path, False))
+    if s.enrichments is not None:
+        for i, table in enumerate(s.enrichments.tables):
+            if table.path is not None:
+                out.append((("enrichments", "tables", i, "path"), table.path, False))
+    if s.sink is not None and s.sink.path is not None:
+        out.append((("sink", "path"), s.sink.path, True))
+    if s.dead_letters is not None and s.dead_letters.path is not None:
+        out.append((("dead_letters", "path"), s.dead_letters.path, True))
+    if s.runtime is not None and s.runtime.stream is not None and s.runtime.stream.checkpoint:
+        out.append((("runtime", "stream", "checkpoint"), s.runtime.stream.checkpoint, True))
+    if s.observability is not None and isinstance(s.observability.metrics, DeltaMetrics):
+        out.append((("observability", "metrics", "path"), s.observability.metrics.path, True))
+    return out
+
+
+def _relation(a: str, b: str) -> str | None:
+    a_norm, b_norm = a.rstrip("/"), b.rstrip("/")
+    if a_norm == b_norm:
+        return "is the same location as"
+    if b_norm.startswith(a_norm + "/"):
+        return "lies inside"
+    if a_norm.startswith(b_norm + "/"):
+        return "contains"
+    return None
+
+
+def check_sections(s: Sections, doc: Document, registry: ExecutorRegistry) -> list[Problem]:
+    """Every cross-field problem of one pipeline."""
+    return _Rules(s, doc, registry).run()
+
+
+def check_pipelines(configs: Sequence[tuple[PipelineConfig, Document]]) -> list[Problem]:
+    """Problems between pipelines: a shared checkpoint, or one's output nested in another's."""
+    problems: list[Problem] = []
+    written = [
+        (index, loc, path)
+        for index, (config, _) in enumerate(configs)
+        for loc, path, write in _locations(Sections.of(config))
+        if write
+    ]
+    for a in range(len(written)):
+        for b in range(a + 1, len(written)):
+            (ia, loc_a, path_a), (ib, loc_b, path_b) = written[a], written[b]
+            if ia == ib:
+                continue
+            relation = _relation(path_a, path_b)
+            if relation is None:
+                continue
+            both_checkpoints = loc_a[-1] == loc_b[-1] == "checkpoint"
+            other = configs[ia][0]
+            code = (
+                "SHARED_CHECKPOINT"
+                if both_checkpoints and relation.startswith("is the same")
+                else "NESTED_PATHS"
+            )
+            problems.append(
+                configs[ib][1].problem(
+                    code,
+                    f"{_fmt(loc_b)} ({path_b}) {relation} {_fmt(loc_a)} of pipeline "
+                    f"{other.name!r} ({other.source_file or '<config>'}); pipelines must not "
+                    "share checkpoints or tables",
+                    loc_b,
+                    path_b,
+                    f"a location outside {path_a}",
+                )
+            )
+    return problems

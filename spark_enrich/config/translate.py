@@ -1,0 +1,230 @@
+"""Turn pydantic validation errors into located :class:`Problem` objects.
+
+Pydantic reports a location such as ``("sources", 0, "kafka", "topics")`` where ``"kafka"`` is
+the discriminator tag, not a key of the document. Walking the model types along the location
+tells tags from keys, and gives the valid keys of the section for "did you mean" suggestions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import types
+import typing
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from spark_enrich.config.problems import CODES, Loc, Problem
+from spark_enrich.config.yamldoc import Document
+
+_TYPE_ERRORS = {
+    "string_type",
+    "int_type",
+    "int_parsing",
+    "int_from_float",
+    "float_type",
+    "float_parsing",
+    "bool_type",
+    "bool_parsing",
+    "list_type",
+    "dict_type",
+    "model_type",
+    "model_attributes_type",
+    "none_required",
+    "tuple_type",
+    "set_type",
+    "is_instance_of",
+    "timedelta_type",
+    "timedelta_parsing",
+    "decimal_type",
+    "decimal_parsing",
+    "bytes_type",
+}
+_RANGE_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "multiple_of",
+}
+_CODE_BY_TYPE = {
+    "missing": "MISSING_REQUIRED",
+    "extra_forbidden": "UNKNOWN_KEY",
+    "literal_error": "NOT_ALLOWED",
+    "enum": "NOT_ALLOWED",
+    "union_tag_invalid": "UNKNOWN_KIND",
+    "union_tag_not_found": "MISSING_KIND",
+    "too_short": "TOO_SHORT",
+    "string_too_short": "TOO_SHORT",
+    "string_pattern_mismatch": "BAD_NAME",
+    "value_error": "BAD_VALUE",
+    "assertion_error": "BAD_VALUE",
+}
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is typing.Annotated:
+            tp = get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in get_args(tp) if a is not type(None)]
+            if len(members) != 1:
+                return tp
+            tp = members[0]
+        else:
+            return tp
+
+
+def _union_members(tp: Any) -> list[type[BaseModel]]:
+    if get_origin(tp) in (Union, types.UnionType):
+        return [
+            m
+            for m in (_unwrap(a) for a in get_args(tp))
+            if isinstance(m, type) and issubclass(m, BaseModel)
+        ]
+    return []
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("kind")
+    if field is None:
+        return None
+    tp = _unwrap(field.annotation)
+    if get_origin(tp) is Literal:
+        return str(get_args(tp)[0])
+    return None
+
+
+def walk(root: Any, loc: Loc) -> tuple[Loc, Any]:
+    """Strip discriminator tags from ``loc``; also return the type found at its end (or None)."""
+    doc_loc: list[str | int] = []
+    tp: Any = root
+    for part in loc:
+        tp = _unwrap(tp) if tp is not None else None
+        members = _union_members(tp)
+        if members:
+            chosen = next((m for m in members if _tag_of(m) == part), None)
+            if chosen is not None:
+                tp = chosen
+                continue
+        doc_loc.append(part)
+        if tp is None:
+            continue
+        origin = get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(part) if isinstance(part, str) else None
+            tp = field.annotation if field is not None else None
+        elif origin in (list, tuple) or origin is typing.Sequence:
+            tp = get_args(tp)[0] if isinstance(part, int) else None
+        elif origin is dict:
+            tp = get_args(tp)[1]
+        else:
+            tp = None
+    return tuple(doc_loc), (_unwrap(tp) if tp is not None else None)
+
+
+def _show(value: Any) -> str:
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _type_name(tp: Any) -> str:
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return f"a mapping ({tp.__name__})"
+    origin = get_origin(tp)
+    if origin is list:
+        return f"a list of {_type_name(get_args(tp)[0])}"
+    if origin is dict:
+        return "a mapping"
+    if origin is Literal:
+        return " | ".join(str(a) for a in get_args(tp))
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def problems_from_validation_error(
+    exc: ValidationError, doc: Document, root: Any, prefix: Loc = ()
+) -> list[Problem]:
+    """One :class:`Problem` per pydantic error, located through ``doc``'s positions.
+
+    Args:
+        exc: the pydantic error.
+        doc: positions of the document the data came from.
+        root: the model (or type) that was validated.
+        prefix: where that data sits in the document (``("executors", 0, "params")``).
+    """
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        etype = error["type"]
+        ctx = error.get("ctx") or {}
+        rel, _ = walk(root, tuple(error["loc"]))
+        loc = (*prefix, *rel)
+        found = _show(error.get("input"))
+        example = ctx.get("example")
+        msg = error["msg"]
+        if etype in CODES:
+            code = etype
+            allowed = str(ctx.get("allowed", ""))
+        elif etype in _TYPE_ERRORS:
+            code = "WRONG_TYPE"
+            allowed = msg.removeprefix("Input should be ").removeprefix("a valid ")
+            allowed = "a " + allowed if not allowed.startswith(("a ", "an ")) else allowed
+            msg = f"expected {allowed}, found {found}"
+        elif etype in _RANGE_ERRORS:
+            code = "OUT_OF_RANGE"
+            allowed = msg.removeprefix("Input should be ")
+            msg = f"{found} is out of range: must be {allowed}"
+        else:
+            code = _CODE_BY_TYPE.get(etype, "BAD_VALUE")
+            allowed = msg.removeprefix("Input should be ")
+        if code == "MISSING_REQUIRED":
+            _, field_type = walk(root, tuple(error["loc"]))
+            allowed = _type_name(field_type) if field_type is not None else "a value"
+            problems.append(
+                doc.problem(code, f"required key `{rel[-1]}` is missing", loc, "nothing", allowed)
+            )
+            continue
+        if code == "UNKNOWN_KEY":
+            _, parent_type = walk(root, tuple(error["loc"])[:-1])
+            valid = (
+                sorted(parent_type.model_fields)
+                if isinstance(parent_type, type) and issubclass(parent_type, BaseModel)
+                else []
+            )
+            key = str(rel[-1])
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            problems.append(
+                doc.problem(
+                    code,
+                    f"unknown key `{key}`{hint}",
+                    loc,
+                    key,
+                    "one of: " + ", ".join(valid) if valid else "no other keys",
+                    close[0] if close else None,
+                    key=True,
+                )
+            )
+            continue
+        if code == "UNKNOWN_KIND":
+            allowed = str(ctx.get("expected_tags", allowed)).replace("'", "")
+            msg = f"unknown kind {found}; allowed: {allowed}"
+            loc = (*loc, "kind")
+        elif code == "MISSING_KIND":
+            allowed = str(ctx.get("expected_tags", "")).replace("'", "")
+            msg = f"`kind` is missing; give one of: {allowed}"
+        elif code == "NOT_ALLOWED":
+            allowed = str(ctx.get("expected", allowed)).replace("'", "")
+            msg = f"{found} is not allowed; use one of: {allowed}"
+        elif code == "TOO_SHORT":
+            msg = f"must not be empty ({msg.lower()})"
+        elif code == "BAD_VALUE" and etype == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        problems.append(doc.problem(code, msg, loc, found, allowed, example))
+    return problems

@@ -1,0 +1,255 @@
+"""Value types of the configuration: names, durations, paths, DDL strings, option values.
+
+Each raises a :class:`pydantic_core.PydanticCustomError` whose type is the stable problem
+code (``BAD_DURATION``, ``BAD_DDL``...), so the loader can report it without guessing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from spark_enrich.config.ddl import DDLError, parse_schema, parse_type
+
+NAME_PATTERN = r"^[a-z0-9_-]+$"
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
+DURATION_PATTERN = _DURATION.pattern
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|/)")
+
+
+def _name(value: str) -> str:
+    if not re.match(NAME_PATTERN, value):
+        raise PydanticCustomError(
+            "BAD_NAME",
+            "'{value}' is not a valid name: use lower-case letters, digits, '_' and '-'",
+            {"value": value, "allowed": "lower-case letters, digits, '_' and '-'"},
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+"""A logical name: ``[a-z0-9_-]+``."""
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"500ms"``, ``"10s"``, ``"5m"``, ``"2h"``, ``"1d"`` (or ``"1h30m"``) -> timedelta.
+
+    Raises:
+        PydanticCustomError: ``BAD_DURATION``.
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str) and _DURATION.match(value.strip()):
+        ms = sum(float(n) * _UNIT_MS[unit] for n, unit in _DURATION_PART.findall(value.strip()))
+        return timedelta(milliseconds=ms)
+    hint = " (a bare number has no unit)" if isinstance(value, (int, float)) else ""
+    raise PydanticCustomError(
+        "BAD_DURATION",
+        "'{value}' is not a duration{hint}: write a number and a unit, like 500ms, 10s, 5m, 2h, 1d",
+        {"value": value, "hint": hint, "allowed": "500ms, 10s, 5m, 2h, 1d", "example": "10s"},
+    )
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact spelling: ``timedelta(seconds=90)`` -> ``"90s"``."""
+    ms = round(value.total_seconds() * 1000)
+    for unit in ("d", "h", "m", "s"):
+        if ms and ms % _UNIT_MS[unit] == 0:
+            return f"{ms // _UNIT_MS[unit]}{unit}"
+    return f"{ms}ms"
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise PydanticCustomError(
+            "BAD_DURATION",
+            "the duration must be longer than zero",
+            {"value": format_duration(value), "allowed": "a duration > 0, like 10s"},
+        )
+    return value
+
+
+_DURATION_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": DURATION_PATTERN, "examples": ["500ms", "10s", "5m", "2h", "1d"]}
+)
+_DURATION_JSON = PlainSerializer(format_duration, return_type=str, when_used="json")
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    AfterValidator(_positive),
+    _DURATION_SCHEMA,
+    _DURATION_JSON,
+]
+"""A duration longer than zero, written ``500ms``, ``10s``, ``5m``, ``2h`` or ``1d``."""
+
+NonNegativeDuration = Annotated[
+    timedelta, BeforeValidator(parse_duration), _DURATION_SCHEMA, _DURATION_JSON
+]
+"""A duration of zero or more, written like :data:`Duration`."""
+
+
+def is_uri(path: str) -> bool:
+    """True for ``s3://...``, ``abfss://...``, ``file:/...``, ``dbfs:/...``: not resolved."""
+    return bool(_URI.match(path)) and not re.match(r"^[A-Za-z]:[\\/]", path)
+
+
+def resolve_path(value: str, info: ValidationInfo) -> str:
+    """Make a local path absolute, relative to ``context["base_dir"]`` (else the cwd)."""
+    if not value.strip():
+        raise PydanticCustomError(
+            "BAD_VALUE", "the path is empty", {"value": value, "allowed": "a path or URI"}
+        )
+    if is_uri(value):
+        return value
+    base = (info.context or {}).get("base_dir") if isinstance(info.context, dict) else None
+    expanded = Path(value).expanduser()
+    return os.path.normpath(Path(base or Path.cwd()) / expanded)
+
+
+PathStr = Annotated[str, AfterValidator(resolve_path)]
+"""A path or URI; relative local paths are resolved against the YAML file's folder."""
+
+
+def _ddl_type(value: str) -> str:
+    try:
+        parse_type(value)
+    except DDLError as exc:
+        raise PydanticCustomError(
+            "BAD_DDL",
+            "{reason} at character {position} of the type",
+            {
+                "reason": exc.reason,
+                "position": exc.position + 1,
+                "value": value,
+                "allowed": "a Spark DDL type: string, int, bigint, double, boolean, date, "
+                "timestamp, decimal(p,s), array<T>, map<K,V>, struct<name: T, ...>",
+                "example": "array<string>",
+            },
+        ) from None
+    return value
+
+
+def _ddl_schema(value: str) -> str:
+    try:
+        parse_schema(value)
+    except DDLError as exc:
+        raise PydanticCustomError(
+            "BAD_DDL",
+            "{reason} at character {position} of the schema",
+            {
+                "reason": exc.reason,
+                "position": exc.position + 1,
+                "value": value,
+                "allowed": "a Spark DDL column list: name TYPE [NOT NULL], ...",
+                "example": "event_id STRING NOT NULL, dwell_ms BIGINT",
+            },
+        ) from None
+    return value
+
+
+DDLTypeStr = Annotated[str, AfterValidator(_ddl_type)]
+"""A Spark DDL data type such as ``array<string>``."""
+
+DDLSchemaStr = Annotated[str, AfterValidator(_ddl_schema)]
+"""A Spark DDL column list such as ``id STRING NOT NULL, n INT``."""
+
+
+def _scalar_to_str(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+OptionValue = Annotated[str, BeforeValidator(_scalar_to_str)]
+"""A Spark option value: YAML numbers and booleans become their Spark string form."""
+
+_SPARK_PATTERN_LETTERS = set("GyDMLdQqEFaBhKkHmsSVzOXxZ")
+
+
+def _datetime_pattern(value: str) -> str:
+    quoted = False
+    for index, char in enumerate(value):
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char.isalpha() and char not in _SPARK_PATTERN_LETTERS:
+            raise PydanticCustomError(
+                "BAD_DATETIME_PATTERN",
+                "pattern letter '{letter}' (character {position}) is not a Spark datetime pattern "
+                "letter; quote literal text with '...'",
+                {
+                    "letter": char,
+                    "position": index + 1,
+                    "value": value,
+                    "allowed": "Spark datetime pattern letters: "
+                    + "".join(sorted(_SPARK_PATTERN_LETTERS)),
+                    "example": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+                },
+            )
+    if quoted:
+        raise PydanticCustomError(
+            "BAD_DATETIME_PATTERN",
+            "unterminated quote in the datetime pattern",
+            {"value": value, "allowed": "balanced '...' around literal text"},
+        )
+    return value
+
+
+DatetimePattern = Annotated[str, AfterValidator(_datetime_pattern)]
+"""A Spark datetime pattern (``yyyy-MM-dd HH:mm:ss``)."""
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise PydanticCustomError(
+            "BAD_REGEX",
+            "the regular expression does not compile: {reason}",
+            {"reason": str(exc), "value": value, "allowed": "a regular expression"},
+        ) from None
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", value):
+        raise PydanticCustomError(
+            "BAD_URL",
+            "'{value}' is not an absolute http(s) URL",
+            {
+                "value": value,
+                "allowed": "http://host[:port]/path",
+                "example": "http://127.0.0.1:8080/v1",
+            },
+        )
+    return value
+
+
+HttpUrlStr = Annotated[str, AfterValidator(_http_url)]
+
+
+def _none_is_literal_null(value: Any) -> Any:
+    # YAML reads `on_failure: null` as None; the user means the policy named "null".
+    return "null" if value is None else value
+
+
+NullPolicy = BeforeValidator(_none_is_literal_null)

@@ -1,0 +1,441 @@
+"""Read a YAML file into plain data plus the position of every key and value.
+
+The loader composes the YAML node tree (which records marks), builds the Python values
+itself, interpolates ``${VAR}`` / ``${VAR:-default}`` in string scalars and applies
+``--set a.b=value`` overrides, collecting problems instead of stopping at the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spark_enrich.config.problems import Loc, Problem, format_path
+
+__all__ = ["Document", "Position", "interpolate", "read_document"]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where something is: file, 1-based line and column."""
+
+    file: str | None
+    line: int | None
+    column: int | None
+
+
+@dataclass
+class Document:
+    """A loaded configuration: data, where each value and key came from, and problems."""
+
+    data: Any
+    file: str | None
+    values: dict[Loc, Position] = field(default_factory=dict)
+    keys: dict[Loc, Position] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def position(self, loc: Loc, *, key: bool = False) -> Position:
+        """The position of ``loc`` (of its key when ``key``), else of its closest ancestor."""
+        if key and loc in self.keys:
+            return self.keys[loc]
+        probe = tuple(loc)
+        while probe:
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get(
+            (), Position(self.file, 1 if self.file else None, 1 if self.file else None)
+        )
+
+    def problem(
+        self,
+        code: str,
+        message: str,
+        loc: Loc,
+        found: str,
+        allowed: str,
+        example: str | None = None,
+        *,
+        key: bool = False,
+    ) -> Problem:
+        """A :class:`Problem` located at ``loc``."""
+        pos = self.position(loc, key=key)
+        return Problem(
+            code, message, pos.file, pos.line, pos.column, format_path(loc), found, allowed, example
+        )
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    """Safe scalars, except that timestamps stay strings (dates are compared as text)."""
+
+
+_Constructor.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
+)
+
+_VAR = re.compile(r"\$(?:\$|\{([^}]*)\})")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str]]]:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; ``$$`` is a literal ``$``.
+
+    Returns:
+        the new text and a list of ``(code, detail)`` errors: ``ENV_VAR_MISSING`` with the
+        variable name, or ``BAD_INTERPOLATION`` with the malformed expression.
+    """
+    errors: list[tuple[str, str]] = []
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        body = match.group(1)
+        name, sep, default = body.partition(":-")
+        if not _VAR_NAME.match(name):
+            errors.append(("BAD_INTERPOLATION", match.group(0)))
+            return match.group(0)
+        if name in env:
+            return env[name]
+        if sep:
+            return default
+        errors.append(("ENV_VAR_MISSING", name))
+        return match.group(0)
+
+    result = _VAR.sub(replace, text)
+    if "${" in _VAR.sub("", text):
+        errors.append(("BAD_INTERPOLATION", text[text.find("${") :]))
+    return result, errors
+
+
+class _Builder:
+    def __init__(self, doc: Document, env: Mapping[str, str]) -> None:
+        self.doc = doc
+        self.env = env
+        self.constructor = _Constructor()
+
+    def pos(self, mark: yaml.Mark) -> Position:
+        return Position(self.doc.file, mark.line + 1, mark.column + 1)
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.doc.values[loc] = self.pos(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        value = self.constructor.construct_object(node)
+        if isinstance(value, str) and "$" in value:
+            value = self.interpolate(value, loc)
+        return value
+
+    def interpolate(self, value: str, loc: Loc) -> str:
+        result, errors = interpolate(value, self.env)
+        for code, detail in errors:
+            if code == "ENV_VAR_MISSING":
+                self.doc.problems.append(
+                    self.doc.problem(
+                        code,
+                        f"environment variable {detail} is not set",
+                        loc,
+                        f"${{{detail}}} with {detail} unset",
+                        f"set {detail}, or give a default",
+                        f"${{{detail}:-default-value}}",
+                    )
+                )
+            else:
+                self.doc.problems.append(
+                    self.doc.problem(
+                        code,
+                        f"malformed interpolation {detail!r}",
+                        loc,
+                        detail,
+                        "${VAR}, ${VAR:-default} or $$ for a literal $",
+                        "${KAFKA_BOOTSTRAP:-127.0.0.1:9092}",
+                    )
+                )
+        return result
+
+    def mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        self.constructor.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.doc.problems.append(
+                    Problem(
+                        "BAD_KEY",
+                        "mapping keys must be plain strings",
+                        self.doc.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path(loc),
+                        key_node.tag,
+                        "a string key",
+                    )
+                )
+                continue
+            # The key's text as written: `on:` stays "on", not True (YAML 1.1's trap).
+            key = str(key_node.value)
+            child = (*loc, key)
+            if key in out:
+                first = self.doc.keys[child]
+                self.doc.problems.append(
+                    Problem(
+                        "DUPLICATE_KEY",
+                        f"key {key!r} appears twice in this mapping (first at line {first.line})",
+                        self.doc.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path(child),
+                        key,
+                        "each key once",
+                    )
+                )
+                continue
+            self.doc.keys[child] = self.pos(key_node.start_mark)
+            out[key] = self.build(value_node, child)
+        return out
+
+
+def _mark_problem(file: str, code: str, message: str, mark: yaml.Mark | None) -> Problem:
+    line = mark.line + 1 if mark is not None else 1
+    column = mark.column + 1 if mark is not None else 1
+    return Problem(code, message, file, line, column, "(root)", "", "valid YAML")
+
+
+def _utf8_problem(file: str, raw: bytes, exc: UnicodeDecodeError) -> Problem:
+    before = raw[: exc.start]
+    line = before.count(b"\n") + 1
+    column = exc.start - (before.rfind(b"\n") + 1) + 1
+    bad = raw[exc.start : exc.end].hex(" ")
+    return Problem(
+        "NOT_UTF8",
+        f"the file is not UTF-8: byte(s) {bad} cannot be decoded ({exc.reason})",
+        file,
+        line,
+        column,
+        "(root)",
+        f"bytes {bad}",
+        "UTF-8 text",
+        "re-save the file as UTF-8",
+    )
+
+
+def read_document(
+    path: str | Path, env: Mapping[str, str], overrides: Sequence[str] = ()
+) -> Document:
+    """Read, parse, interpolate and override a YAML configuration file.
+
+    Never raises for a bad file: problems are collected in :attr:`Document.problems`.
+    """
+    file = str(path)
+    doc = Document(data=None, file=file)
+    p = Path(path)
+    if not p.exists():
+        doc.problems.append(
+            Problem(
+                "FILE_NOT_FOUND",
+                "no such file",
+                file,
+                None,
+                None,
+                "(root)",
+                file,
+                "an existing file",
+            )
+        )
+        return doc
+    if not p.is_file():
+        kind = "a directory" if p.is_dir() else "not a regular file"
+        doc.problems.append(
+            Problem(
+                "NOT_A_FILE",
+                f"the path is {kind}, not a YAML file",
+                file,
+                None,
+                None,
+                "(root)",
+                kind,
+                "a YAML file",
+                f"{file.rstrip('/')}/pipeline.yaml" if p.is_dir() else None,
+            )
+        )
+        return doc
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        doc.problems.append(_utf8_problem(file, raw, exc))
+        return doc
+    text = text.removeprefix("\ufeff")
+    loader = yaml.SafeLoader(text)
+    try:
+        if not loader.check_node():
+            node = None
+        else:
+            node = loader.get_node()
+            extra = loader.get_node() if loader.check_node() else None
+            if extra is not None:
+                doc.problems.append(
+                    _mark_problem(
+                        file,
+                        "MULTIPLE_DOCUMENTS",
+                        "the file holds more than one YAML document; keep one pipeline per file",
+                        extra.start_mark,
+                    )
+                )
+                return doc
+    except yaml.MarkedYAMLError as exc:
+        message = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
+        doc.problems.append(
+            _mark_problem(file, "YAML_SYNTAX", f"YAML syntax error: {message}", exc.problem_mark)
+        )
+        return doc
+    except yaml.YAMLError as exc:
+        doc.problems.append(_mark_problem(file, "YAML_SYNTAX", f"YAML error: {exc}", None))
+        return doc
+    finally:
+        loader.dispose()
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+        doc.problems.append(
+            Problem(
+                "EMPTY_FILE",
+                "the file holds no configuration",
+                file,
+                1,
+                1,
+                "(root)",
+                "an empty document",
+                "a mapping with name, version, sources, ...",
+                "see pipelines/demo.yaml",
+            )
+        )
+        return doc
+    if not isinstance(node, yaml.MappingNode):
+        doc.problems.append(
+            Problem(
+                "NOT_A_MAPPING",
+                "the document must be a mapping of keys to values",
+                file,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                "(root)",
+                node.tag.rsplit(":", 1)[-1],
+                "a mapping",
+                "name: my-pipeline",
+            )
+        )
+        return doc
+    doc.data = _Builder(doc, env).build(node, ())
+    apply_overrides(doc, overrides, env)
+    return doc
+
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _parse_override_path(text: str) -> list[str | int] | None:
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos] == "." and parts:
+            pos += 1
+        match = _SEGMENT.match(text, pos)
+        if match is None:
+            return None
+        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        pos = match.end()
+    return parts or None
+
+
+def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, str]) -> None:
+    """Apply ``a.b[0].c=value`` overrides; values are parsed as YAML (``[a, b]`` is a list).
+
+    An override's position is file ``--set``, line = its 1-based number among the overrides.
+    A list of named entries can also be addressed by name: ``sources.engagement.topics=[x]``.
+    """
+    for number, override in enumerate(overrides, start=1):
+        where = Position("--set", number, 1)
+        key_text, eq, value_text = override.partition("=")
+        parts = _parse_override_path(key_text.strip()) if eq else None
+        if parts is None:
+            doc.problems.append(
+                Problem(
+                    "BAD_OVERRIDE",
+                    f"override {override!r} is not of the form path=value",
+                    "--set",
+                    number,
+                    1,
+                    key_text or "(root)",
+                    override,
+                    "dotted.path=value",
+                    "sink.mode=append",
+                )
+            )
+            continue
+        try:
+            value: Any = yaml.safe_load(value_text) if value_text.strip() else ""
+        except yaml.YAMLError:
+            value = value_text
+        if isinstance(value, str):
+            value, errors = interpolate(value, env)
+            for code, detail in errors:
+                doc.problems.append(
+                    Problem(
+                        code,
+                        f"in override: {code.lower()} {detail}",
+                        "--set",
+                        number,
+                        1,
+                        key_text,
+                        override,
+                        "${VAR} or ${VAR:-default}",
+                    )
+                )
+        node: Any = doc.data
+        loc: list[str | int] = []
+        ok = True
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list) and isinstance(part, str):
+                named = [
+                    j
+                    for j, item in enumerate(node)
+                    if isinstance(item, dict) and item.get("name") == part
+                ]
+                part = named[0] if named else part
+            if isinstance(node, dict) and isinstance(part, str):
+                if last:
+                    node[part] = value
+                elif not isinstance(node.get(part), (dict, list)):
+                    node[part] = {}
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                if last:
+                    node[part] = value
+            else:
+                ok = False
+                doc.problems.append(
+                    Problem(
+                        "BAD_OVERRIDE",
+                        f"override path {key_text!r} does not exist at {format_path(tuple(loc))}",
+                        "--set",
+                        number,
+                        1,
+                        format_path(tuple(loc)),
+                        type(node).__name__,
+                        "an existing mapping key or list index",
+                    )
+                )
+                break
+            loc.append(part)
+            if not last:
+                node = node[part]
+        if ok:
+            for known in [k for k in doc.values if k[: len(loc)] == tuple(loc)]:
+                del doc.values[known]
+            doc.values[tuple(loc)] = where
+            doc.keys[tuple(loc)] = where
