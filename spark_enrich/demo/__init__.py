@@ -1,0 +1,1 @@
+"""Demo tooling: synthetic events and offline tables of a pin-sharing app."""
