@@ -89,8 +89,10 @@ class _Rules:
         found: str,
         allowed: str,
         example: str | None = None,
+        *,
+        key: bool = False,
     ) -> None:
-        self.problems.append(self.doc.problem(code, message, loc, found, allowed, example))
+        self.problems.append(self.doc.problem(code, message, loc, found, allowed, example, key=key))
 
     def run(self) -> list[Problem]:
         self.unique_names()
@@ -171,6 +173,7 @@ class _Rules:
                         key,
                         "kafka.<client option>",
                         f"kafka.{key}",
+                        key=True,
                     )
                 elif reason is not None:
                     self.add(
@@ -179,6 +182,7 @@ class _Rules:
                         (*loc, "options", key),
                         key,
                         "any other kafka.* option",
+                        key=True,
                     )
 
     def decoding_fields(self) -> None:

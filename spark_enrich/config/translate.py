@@ -11,6 +11,7 @@ import difflib
 import json
 import types
 import typing
+from dataclasses import replace
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -171,10 +172,16 @@ def problems_from_validation_error(
         if etype in CODES:
             code = etype
             allowed = str(ctx.get("allowed", ""))
+        elif etype in ("dict_type", "model_type", "model_attributes_type"):
+            code = "WRONG_TYPE"
+            allowed = "a mapping"
+            msg = f"expected a mapping (key: value), found {found}"
         elif etype in _TYPE_ERRORS:
             code = "WRONG_TYPE"
-            allowed = msg.removeprefix("Input should be ").removeprefix("a valid ")
-            allowed = "a " + allowed if not allowed.startswith(("a ", "an ")) else allowed
+            allowed = msg.removeprefix("Input should be ").split(",")[0]
+            allowed = allowed.removeprefix("a valid ").removeprefix("an instance of ")
+            if not allowed.startswith(("a ", "an ")):
+                allowed = ("an " if allowed[:1] in "aeiou" else "a ") + allowed
             msg = f"expected {allowed}, found {found}"
         elif etype in _RANGE_ERRORS:
             code = "OUT_OF_RANGE"
@@ -186,9 +193,12 @@ def problems_from_validation_error(
         if code == "MISSING_REQUIRED":
             _, field_type = walk(root, tuple(error["loc"]))
             allowed = _type_name(field_type) if field_type is not None else "a value"
-            problems.append(
-                doc.problem(code, f"required key `{rel[-1]}` is missing", loc, "nothing", allowed)
+            missing = doc.problem(
+                code, f"required key `{rel[-1]}` is missing", loc, "nothing", allowed
             )
+            # Point at the mapping that lacks the key (its own key, like `decoding:`).
+            where = doc.position(loc[:-1], key=True) if loc[:-1] else missing
+            problems.append(replace(missing, line=where.line, column=where.column, file=where.file))
             continue
         if code == "UNKNOWN_KEY":
             _, parent_type = walk(root, tuple(error["loc"])[:-1])
@@ -212,18 +222,23 @@ def problems_from_validation_error(
                 )
             )
             continue
-        if code == "UNKNOWN_KIND":
-            allowed = str(ctx.get("expected_tags", allowed)).replace("'", "")
-            msg = f"unknown kind {found}; allowed: {allowed}"
-            loc = (*loc, "kind")
-        elif code == "MISSING_KIND":
-            allowed = str(ctx.get("expected_tags", "")).replace("'", "")
-            msg = f"`kind` is missing; give one of: {allowed}"
+        if code in ("UNKNOWN_KIND", "MISSING_KIND"):
+            _, union = walk(root, tuple(error["loc"]))
+            allowed = ", ".join(str(_tag_of(m)) for m in _union_members(union))
+            if code == "UNKNOWN_KIND":
+                value = error.get("input")
+                found = _show(value.get("kind") if isinstance(value, dict) else value)
+                msg = f"unknown kind {found}; allowed: {allowed}"
+                loc = (*loc, "kind")
+            else:
+                msg = f"`kind` is missing; give one of: {allowed}"
         elif code == "NOT_ALLOWED":
             allowed = str(ctx.get("expected", allowed)).replace("'", "")
             msg = f"{found} is not allowed; use one of: {allowed}"
         elif code == "TOO_SHORT":
-            msg = f"must not be empty ({msg.lower()})"
+            least = ctx.get("min_length", 1)
+            allowed = f"at least {least} item{'s' if least != 1 else ''}"
+            msg = "must not be empty" if least == 1 else f"needs {allowed}"
         elif code == "BAD_VALUE" and etype == "value_error":
             msg = msg.removeprefix("Value error, ")
         problems.append(doc.problem(code, msg, loc, found, allowed, example))

@@ -37,14 +37,21 @@ class Document:
     file: str | None
     values: dict[Loc, Position] = field(default_factory=dict)
     keys: dict[Loc, Position] = field(default_factory=dict)
+    containers: set[Loc] = field(default_factory=set)
     problems: list[Problem] = field(default_factory=list)
 
     def position(self, loc: Loc, *, key: bool = False) -> Position:
-        """The position of ``loc`` (of its key when ``key``), else of its closest ancestor."""
-        if key and loc in self.keys:
-            return self.keys[loc]
+        """The position of ``loc``, else of its closest ancestor.
+
+        A key's position is used when ``key`` is set, and for mappings and lists (``sink:``
+        rather than the first key below it).
+        """
         probe = tuple(loc)
+        if key and probe in self.keys:
+            return self.keys[probe]
         while probe:
+            if probe in self.containers and probe in self.keys:
+                return self.keys[probe]
             if probe in self.values:
                 return self.values[probe]
             probe = probe[:-1]
@@ -124,6 +131,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.doc.values[loc] = self.pos(node.start_mark)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.doc.containers.add(loc)
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
