@@ -230,6 +230,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenise(text)
         self.i = 0
+        self.name_pos: dict[int, int] = {}
 
     @property
     def tok(self) -> _Token:
@@ -336,6 +337,7 @@ class _Parser:
         return DecimalType(precision, scale)
 
     def field(self, *, struct: bool) -> StructField:
+        start = self.tok.pos
         name = self.name()
         if struct:
             self.accept(":")
@@ -353,15 +355,16 @@ class _Parser:
                 raw = self.next().text[1:-1]
                 comment = re.sub(r"\\(.)", r"\1", raw)
             else:
-                return StructField(name, data_type, nullable, comment)
+                result = StructField(name, data_type, nullable, comment)
+                self.name_pos[id(result)] = start
+                return result
 
     def unique(self, fields: list[StructField]) -> tuple[StructField, ...]:
         seen: set[str] = set()
         for f in fields:
             if f.name.lower() in seen:
-                raise DDLError(
-                    self.text, self.text.find(f.name), f"duplicate field name {f.name!r}"
-                )
+                where = self.name_pos[id(f)]
+                raise DDLError(self.text, where, f"duplicate field name {f.name!r}")
             seen.add(f.name.lower())
         return tuple(fields)
 

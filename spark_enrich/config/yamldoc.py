@@ -170,9 +170,12 @@ class _Builder:
         return result
 
     def mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        self.constructor.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+        self.constructor.flatten_mapping(node)  # resolves `<<: *anchor` merge keys, put first
+        merged_count = len(node.value) - explicit
+        merged: set[str] = set()
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
                 self.doc.problems.append(
                     Problem(
@@ -190,6 +193,12 @@ class _Builder:
             # The key's text as written: `on:` stays "on", not True (YAML 1.1's trap).
             key = str(key_node.value)
             child = (*loc, key)
+            if index < merged_count:
+                merged.add(key)
+                out.pop(key, None)  # merged mappings: PyYAML lists the winning one last
+            elif key in merged:
+                merged.discard(key)  # an explicit key overrides a merged one
+                del out[key]
             if key in out:
                 first = self.doc.keys[child]
                 self.doc.problems.append(

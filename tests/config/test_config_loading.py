@@ -1,0 +1,317 @@
+"""Loading a pipeline: interpolation, path resolution, overrides, durations, helpers, errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from config_helpers import VALID, make_registry
+from pydantic import ValidationError
+
+from spark_enrich.config import (
+    ConfigError,
+    PipelineConfig,
+    Problem,
+    check_pipeline_files,
+    load_pipeline,
+    validate_pipeline,
+)
+from spark_enrich.config.models import KafkaSource, ProcessingTimeTrigger
+from spark_enrich.errors import SparkEnrichError
+from spark_enrich.registry import ExecutorRegistry
+
+BASE = VALID / "base.yaml"
+
+
+def _write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _base_text() -> str:
+    return BASE.read_text(encoding="utf-8")
+
+
+def test_the_base_file_loads_with_typed_values(registry: ExecutorRegistry) -> None:
+    config = load_pipeline(BASE, env={}, registry=registry)
+    assert config.name == "test"
+    assert config.source_file == str(BASE)
+    events = config.source("events")
+    assert isinstance(events, KafkaSource)
+    assert events.topics == ["events"]
+    assert events.fail_on_data_loss is True  # default
+    assert config.service("lang").timeout == timedelta(seconds=5)
+    assert config.service("lang").backoff == timedelta(milliseconds=200)
+    trigger = config.runtime.stream.trigger if config.runtime.stream else None
+    assert trigger == ProcessingTimeTrigger(kind="processing_time", interval=timedelta(seconds=10))
+    assert config.runtime.batch is not None
+    assert config.runtime.batch.chunk == timedelta(days=1)
+    assert config.table("pins").keys == ["pin_id"]
+    assert [c.data_type.simple_string() for c in config.output.columns] == [
+        "string",
+        "date",
+        "array<string>",
+    ]
+    assert config.decoding.struct.names()[:2] == ["event_id", "event_type"]
+
+
+def test_relative_paths_resolve_against_the_yaml_folder_and_uris_stay(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    text = _base_text().replace("path: data/pins", "path: s3a://bucket/pins")
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    config = load_pipeline(_write(folder, text), env={}, registry=registry)
+    assert config.sink.path == str(folder / "data" / "out")
+    assert config.runtime.stream is not None
+    assert config.runtime.stream.checkpoint == str(folder / "data" / "_checkpoints" / "test")
+    assert config.table("pins").path == "s3a://bucket/pins"
+    text = _base_text().replace("path: data/out", "path: ../elsewhere/out")
+    config = load_pipeline(_write(folder, text), env={}, registry=registry)
+    assert config.sink.path == str(tmp_path / "elsewhere" / "out")
+
+
+def test_interpolation_uses_env_then_default_and_dollar_dollar_is_literal(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    text = (
+        _base_text()
+        .replace("127.0.0.1:9092", "${BROKER:-127.0.0.1:9092}")
+        .replace("path: data/out", "path: ${OUT_DIR}/out")
+        .replace('version: "1"', 'version: "v$$1-${TAG:-dev}"')
+    )
+    path = _write(tmp_path, text)
+    config = load_pipeline(path, env={"OUT_DIR": "/srv/x"}, registry=registry)
+    events = config.source("events")
+    assert isinstance(events, KafkaSource)
+    assert events.bootstrap_servers == "127.0.0.1:9092"
+    assert config.sink.path == "/srv/x/out"
+    assert config.version == "v$1-dev"
+    config = load_pipeline(
+        path, env={"OUT_DIR": "/srv/x", "BROKER": "10.0.0.1:9093", "TAG": "prod"}, registry=registry
+    )
+    events = config.source("events")
+    assert isinstance(events, KafkaSource)
+    assert events.bootstrap_servers == "10.0.0.1:9093"
+    assert config.version == "v$1-prod"
+
+
+def test_a_missing_variable_is_named(tmp_path: Path, registry: ExecutorRegistry) -> None:
+    path = _write(tmp_path, _base_text().replace("path: data/out", "path: ${OUT_DIR}/out"))
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(path, env={}, registry=registry)
+    (problem,) = info.value.problems
+    assert (problem.code, problem.path) == ("ENV_VAR_MISSING", "sink.path")
+    assert "OUT_DIR" in problem.message
+    assert problem.example == "${OUT_DIR:-default-value}"
+
+
+def test_overrides_set_scalars_lists_and_entries_by_name(registry: ExecutorRegistry) -> None:
+    config = load_pipeline(
+        BASE,
+        overrides=[
+            "sink.mode=append",
+            "sources.events.topics=[a, b]",
+            "sources[1].date_column=day",
+            "executors[0].params.min_ms=900",
+            "sink.retention_days=${DAYS:-30}",
+        ],
+        env={},
+        registry=registry,
+    )
+    assert config.sink.mode == "append"
+    events = config.source("events")
+    assert isinstance(events, KafkaSource)
+    assert events.topics == ["a", "b"]
+    assert config.source("archive").date_column == "day"  # type: ignore[union-attr]
+    assert config.executors[0].params == {"min_ms": 900}
+    assert config.sink.retention_days == 30
+
+
+def test_override_problems_point_at_the_override(registry: ExecutorRegistry) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(
+            BASE,
+            overrides=["sink.mode=upsert", "no-equals-sign", "sources[7].topics=[x]"],
+            env={},
+            registry=registry,
+        )
+    got = {(p.code, p.file, p.line, p.path) for p in info.value.problems}
+    assert got == {
+        ("NOT_ALLOWED", "--set", 1, "sink.mode"),
+        ("BAD_OVERRIDE", "--set", 2, "no-equals-sign"),
+        ("BAD_OVERRIDE", "--set", 3, "sources"),
+    }
+
+
+def test_yaml_traps_keys_stay_text_and_dates_stay_strings(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    # `on:` would be the boolean True in YAML 1.1; a bare date would become a datetime.date.
+    text = _base_text().replace('version: "1"', "version: 2024-05-01\non: 1")
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(_write(tmp_path, text), env={}, registry=registry)
+    (problem,) = info.value.problems
+    assert (problem.code, problem.path) == ("UNKNOWN_KEY", "on")
+    config = load_pipeline(
+        _write(tmp_path, _base_text().replace('version: "1"', "version: 2024-05-01")),
+        env={},
+        registry=registry,
+    )
+    assert config.version == "2024-05-01"
+
+
+def test_yaml_null_means_the_null_policy_for_on_failure(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    text = _base_text().replace(
+        "      timeout: 5s\n", "      timeout: 5s\n      on_failure: null\n"
+    )
+    config = load_pipeline(_write(tmp_path, text), env={}, registry=registry)
+    assert config.service("lang").on_failure == "null"
+
+
+def test_anchors_and_merge_keys_work(tmp_path: Path, registry: ExecutorRegistry) -> None:
+    text = _base_text().replace(
+        "    - {name: pins, path: data/pins, keys: [pin_id]}",
+        "    - &pins {name: pins, path: data/pins, keys: [pin_id]}\n"
+        "    - {<<: *pins, name: pins2, path: data/pins2}",
+    )
+    config = load_pipeline(_write(tmp_path, text), env={}, registry=registry)
+    assert config.table("pins2").keys == ["pin_id"]
+    assert config.table("pins2").path == str(tmp_path / "data" / "pins2")
+
+
+def test_helpers_raise_key_error_listing_known_names(registry: ExecutorRegistry) -> None:
+    config = load_pipeline(BASE, env={}, registry=registry)
+    with pytest.raises(KeyError, match="archive"):
+        config.source("nope")
+    with pytest.raises(KeyError, match="pins"):
+        config.table("nope")
+    with pytest.raises(KeyError, match="lang"):
+        config.service("nope")
+
+
+def test_config_hash_is_stable_and_follows_content(registry: ExecutorRegistry) -> None:
+    first = load_pipeline(BASE, env={}, registry=registry)
+    again = load_pipeline(BASE, env={}, registry=registry)
+    changed = load_pipeline(BASE, overrides=["sink.mode=append"], env={}, registry=registry)
+    assert first.config_hash() == again.config_hash()
+    assert len(first.config_hash()) == 64
+    assert changed.config_hash() != first.config_hash()
+    # The canonical JSON spells durations like the file does.
+    dumped = first.model_dump(mode="json")
+    assert dumped["enrichments"]["services"][0]["timeout"] == "5s"
+
+
+def test_models_are_frozen(registry: ExecutorRegistry) -> None:
+    config = load_pipeline(BASE, env={}, registry=registry)
+    with pytest.raises(ValidationError):
+        config.sink.mode = "append"  # type: ignore[misc]
+
+
+def _base_dict() -> dict[str, object]:
+    import yaml
+
+    data = yaml.safe_load(BASE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_model_validate_from_a_dict_and_validate_pipeline(registry: ExecutorRegistry) -> None:
+    data = _base_dict()
+    config = PipelineConfig.model_validate(data)
+    assert config.source_file is None
+    assert validate_pipeline(config, registry=registry) == []
+    assert validate_pipeline(data, registry=registry) == []
+    data["sink"] = {"path": "out", "partition_by": ["nope"]}
+    data["executors"] = [{"name": "clicks", "params": {"min_ms": -1}}]
+    problems = validate_pipeline(data, registry=registry)
+    assert {(p.code, p.path) for p in problems} == {
+        ("NOT_IN_OUTPUT", "sink.partition_by[0]"),
+        ("OUT_OF_RANGE", "executors[0].params.min_ms"),
+    }
+    assert all(p.file is None and p.line is None for p in problems)
+
+
+def test_cross_field_rules_run_even_when_another_section_is_malformed(
+    registry: ExecutorRegistry,
+) -> None:
+    data = _base_dict()
+    data["dead_letters"] = {"path": "dead", "max_share": "lots"}
+    data["executors"] = [{"name": "nope"}]
+    problems = validate_pipeline(data, registry=registry)
+    assert {(p.code, p.path) for p in problems} == {
+        ("WRONG_TYPE", "dead_letters.max_share"),
+        ("UNKNOWN_EXECUTOR", "executors[0].name"),
+    }
+
+
+def test_shared_event_type_declared_by_all_is_allowed(tmp_path: Path) -> None:
+    text = _base_text().replace(
+        "    params: {min_ms: 500}\n",
+        "    params: {min_ms: 500}\n    shared_event_types: [pin_click]\n"
+        "  - name: closeups\n    shared_event_types: [pin_click]\n",
+    )
+    config = load_pipeline(_write(tmp_path, text), env={}, registry=make_registry())
+    assert [e.name for e in config.executors] == ["clicks", "closeups", "searches"]
+
+
+def test_two_pipelines_sharing_a_checkpoint_are_reported(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    first = _write(tmp_path, _base_text(), "a.yaml")
+    second_text = (
+        _base_text()
+        .replace("name: test", "name: other")
+        .replace("data/out", "data/out2")
+        .replace("data/dead", "data/dead2")
+    )
+    second = _write(tmp_path, second_text, "b.yaml")
+    results = check_pipeline_files([first, second], env={}, registry=registry)
+    assert results[str(first)] == []
+    (problem,) = results[str(second)]
+    assert (problem.code, problem.path, problem.file) == (
+        "SHARED_CHECKPOINT",
+        "runtime.stream.checkpoint",
+        str(second),
+    )
+    assert (
+        problem.line == second_text.splitlines().index("    checkpoint: data/_checkpoints/test") + 1
+    )
+
+
+def test_config_error_carries_problems_and_formats_them() -> None:
+    problem = Problem(
+        "UNKNOWN_KEY", "unknown key `partition`", "p.yaml", 3, 5, "sink.partition", "partition",
+        "one of: mode, partition_by", "partition_by",
+    )  # fmt: skip
+    assert problem.format() == (
+        "p.yaml:3:5: sink.partition: unknown key `partition` [UNKNOWN_KEY] (example: partition_by)"
+    )
+    error = ConfigError([problem])
+    assert isinstance(error, SparkEnrichError)
+    assert error.error_class == "CONFIG_INVALID"
+    assert error.problems == [problem]
+    assert error.message_parameters["problems"][0]["code"] == "UNKNOWN_KEY"
+    json.dumps(error.message_parameters)  # JSON-ready
+
+
+def test_a_missing_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(tmp_path / "nope.yaml", env={}, registry=ExecutorRegistry())
+    assert [p.code for p in info.value.problems] == ["FILE_NOT_FOUND"]
+
+
+def test_a_registry_that_fails_to_load_is_a_problem(tmp_path: Path) -> None:
+    class Broken(ExecutorRegistry):
+        def names(self) -> list[str]:
+            from spark_enrich.errors import RegistryError
+
+            raise RegistryError("ENTRY_POINT_FAILED", "boom", {})
+
+    problems = validate_pipeline(_base_dict(), registry=Broken())
+    assert [(p.code, p.path) for p in problems] == [("REGISTRY_ERROR", "executors")]
