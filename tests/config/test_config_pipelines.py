@@ -1,0 +1,61 @@
+"""Every pipeline shipped in ``pipelines/`` validates and declares the JSON Schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from config_helpers import demo_registry
+
+from spark_enrich.config import load_pipeline
+from spark_enrich.config.models import KafkaSource
+
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINES = sorted((ROOT / "pipelines").glob("*.yaml"))
+SCHEMA_LINE = "# yaml-language-server: $schema=../docs/pipeline.schema.json"
+
+
+def test_there_are_pipelines() -> None:
+    assert [p.name for p in PIPELINES if p.name == "demo.yaml"] == ["demo.yaml"]
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=[p.name for p in PIPELINES])
+def test_pipeline_validates(path: Path) -> None:
+    config = load_pipeline(path, env={}, registry=demo_registry())
+    assert config.source_file == str(path)
+
+
+@pytest.mark.parametrize("path", PIPELINES, ids=[p.name for p in PIPELINES])
+def test_pipeline_declares_the_schema(path: Path) -> None:
+    assert path.read_text(encoding="utf-8").splitlines()[0] == SCHEMA_LINE
+    assert (path.parent / SCHEMA_LINE.split("=", 1)[1]).resolve().is_file()
+
+
+def test_demo_pipeline_matches_the_demo_contract(tmp_path: Path) -> None:
+    config = load_pipeline(
+        ROOT / "pipelines" / "demo.yaml",
+        env={"SPARK_ENRICH_DEMO_DIR": str(tmp_path)},
+        registry=demo_registry(),
+    )
+    assert [s.name for s in config.sources] == ["engagement", "archive"]
+    kafka = config.source("engagement")
+    assert isinstance(kafka, KafkaSource)
+    assert kafka.topics == ["engagement", "search"]
+    assert config.source("archive").kind == "delta"
+    assert [e.name for e in config.executors] == ["engagement", "search", "impressions"]
+    assert {t.name: t.keys for t in config.enrichments.tables} == {
+        "pins": ["pin_id"],
+        "users": ["user_id"],
+    }
+    columns = {c.name: (c.type, c.nullable) for c in config.output.columns}
+    assert columns["event_time"] == ("timestamp", False)
+    assert columns["query_tokens"] == ("array<string>", True)
+    assert columns["hour_of_week"] == ("int", False)
+    assert len(columns) == 18
+    assert config.output.key == ["event_id"]
+    assert (config.sink.mode, config.sink.partition_by) == ("merge", ["event_date"])
+    # Every location follows SPARK_ENRICH_DEMO_DIR.
+    assert config.sink.path == str(tmp_path / "enriched")
+    assert config.dead_letters.path == str(tmp_path / "dead_letters")
+    assert config.runtime.stream is not None
+    assert config.runtime.stream.checkpoint == str(tmp_path / "_checkpoints" / "demo")
