@@ -1,0 +1,83 @@
+"""``spark-enrich demo generate`` and producing demo events to a real Kafka broker."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from confluent_kafka import Consumer
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from typer.testing import CliRunner
+
+from spark_enrich.cli.app import app
+from spark_enrich.demo.generate import DemoDataError, generate_raw_events, produce_to_kafka
+from spark_enrich.testing.kafka import LocalKafkaBroker
+
+
+def test_generate_command_writes_the_tables_and_prints_paths_and_counts(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(
+        app, ["demo", "generate", "--events", "500", "--seed", "3", "--out", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"raw: 500 rows -> {out.resolve() / 'raw'}" in lines
+    assert f"pins: 25 rows -> {out.resolve() / 'pins'}" in lines  # 500 events -> 25 pins (min 20)
+    assert f"users: 10 rows -> {out.resolve() / 'users'}" in lines
+
+
+@pytest.mark.kafka
+def test_produce_to_kafka_delivers_every_row(
+    spark: SparkSession, kafka_broker: LocalKafkaBroker, kafka_topic: str
+) -> None:
+    raw = generate_raw_events(spark, 300, seed=5).withColumn("topic", F.lit(kafka_topic))
+
+    produced = produce_to_kafka(raw, kafka_broker.bootstrap_servers, batch=100)
+
+    assert produced == 300
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_broker.bootstrap_servers,
+            "group.id": f"g-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([kafka_topic])
+    received: list[tuple[str | None, str]] = []
+    try:
+        for _ in range(60):
+            for message in consumer.consume(num_messages=500, timeout=1.0):
+                assert message.error() is None, message.error()
+                key, value = message.key(), message.value()
+                assert value is not None
+                received.append((None if key is None else key.decode(), value.decode()))
+            if len(received) >= 300:
+                break
+    finally:
+        consumer.close()
+    actual = spark.createDataFrame(received, "key STRING, value STRING")
+    assert_df_equality(
+        actual, raw.select("key", "value"), ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_produce_to_kafka_raises_when_nothing_is_acknowledged(spark: SparkSession) -> None:
+    raw = generate_raw_events(spark, 3, seed=5)
+
+    with pytest.raises(DemoDataError) as info:
+        # Port 1 on loopback: nobody listens; give up on each message after 1.5 s.
+        produce_to_kafka(
+            raw,
+            "127.0.0.1:1",
+            config={"message.timeout.ms": 1500, "enable.idempotence": False},
+            flush_timeout=10,
+        )
+
+    assert info.value.error_class == "KAFKA_DELIVERY_FAILED"
+    assert info.value.message_parameters["failed"] == 3
