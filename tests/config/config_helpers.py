@@ -23,10 +23,16 @@ class ClickParams(BaseModel):
     label: str = "click"
 
 
-def make_registry() -> ExecutorRegistry:
-    """Three small executors: ``clicks`` (params, table ``pins``, service ``lang``),
-    ``searches`` (no params) and ``closeups`` (shares ``pin_click`` with ``clicks``)."""
-    registry = ExecutorRegistry()
+class IsolatedRegistry(ExecutorRegistry):
+    """A registry that holds only what a test declares: no installed entry points."""
+
+    def load_entry_points(self, group: str = "") -> None:
+        """Installed executor packages stay out of these tests."""
+
+
+def declare_test_executors(registry: ExecutorRegistry) -> None:
+    """Declare ``clicks`` (params, table ``pins``, service ``lang``), ``searches`` (no params)
+    and ``closeups`` (shares ``pin_click`` with ``clicks``) in ``registry``."""
 
     @executor(
         name="clicks",
@@ -48,6 +54,11 @@ def make_registry() -> ExecutorRegistry:
     class Closeups(Executor):
         """Close-ups, also routed on pin_click."""
 
+
+def make_registry() -> ExecutorRegistry:
+    """An isolated registry with the three test executors of :func:`declare_test_executors`."""
+    registry = IsolatedRegistry()
+    declare_test_executors(registry)
     return registry
 
 
@@ -76,6 +87,6 @@ def demo_registry() -> ExecutorRegistry:
             return registry
     except Exception:  # the executors package is broken or absent: fall back below
         pass
-    fallback = ExecutorRegistry()
+    fallback = IsolatedRegistry()
     declare_demo_stubs(fallback)
     return fallback

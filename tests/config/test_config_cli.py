@@ -1,0 +1,198 @@
+"""``spark-enrich validate`` and ``spark-enrich schema``, run as the user runs them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config_helpers import BROKEN, HERE, VALID
+
+from spark_enrich.config import pipeline_json_schema
+
+ROOT = HERE.parents[1]
+CLI = str(Path(sys.executable).parent / "spark-enrich")
+DEMO = "pipelines/demo.yaml"
+LINE = re.compile(
+    r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<path>\S+): .+ \[(?P<code>[A-Z_]+)\]"
+)
+
+# Runs the CLI in-process with the executors the demo needs (the repo's executors when they
+# load, else stand-ins; see config_helpers.demo_registry) plus the corpus's test executors.
+# Afterwards it reports whether a JVM was started, which validate must never do.
+_RUN = """
+import json, sys
+sys.path.insert(0, {helpers!r})
+from config_helpers import declare_demo_stubs, declare_test_executors
+from spark_enrich.registry import default_registry
+try:
+    import executors  # noqa: F401
+except Exception:
+    pass
+registry = default_registry()
+try:
+    ok = "engagement" in registry
+except Exception:
+    ok = False
+if not ok:
+    registry._entry_points_loaded = True
+    declare_demo_stubs(registry)
+declare_test_executors(registry)  # the executors the broken corpus refers to
+from spark_enrich.cli import app
+try:
+    app(sys.argv[1:], prog_name="spark-enrich")
+    code = 0
+except SystemExit as exc:
+    code = exc.code or 0
+jvm = False
+if "pyspark" in sys.modules:
+    from pyspark import SparkContext
+    jvm = SparkContext._gateway is not None or SparkContext._active_spark_context is not None
+print(json.dumps({{"exit": code, "jvm": jvm}}), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def _validate(*args: str) -> subprocess.CompletedProcess[str]:
+    code = _RUN.format(helpers=str(HERE))
+    return subprocess.run(
+        [sys.executable, "-c", code, "validate", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT)},
+    )
+
+
+def _problem_lines(stderr: str) -> list[re.Match[str]]:
+    return [m for m in (LINE.match(line) for line in stderr.splitlines()) if m]
+
+
+def test_valid_file_exits_0_fast_and_without_a_jvm() -> None:
+    started = time.monotonic()
+    result = _validate(DEMO)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{DEMO}: ok"
+    status = json.loads(result.stderr.strip().splitlines()[-1])
+    assert status == {"exit": 0, "jvm": False}
+    assert elapsed < 2.0, f"validate took {elapsed:.2f}s"
+
+
+def test_invalid_file_exits_2_with_one_problem_per_line() -> None:
+    path = str((BROKEN / "many_problems.yaml").relative_to(ROOT))
+    result = _validate(path)
+    assert result.returncode == 2
+    lines = _problem_lines(result.stderr)
+    assert [(m["code"], m["path"], m["line"], m["col"]) for m in lines] == [
+        ("ENV_VAR_MISSING", "sources[0].bootstrap_servers", "12", "24"),
+        ("WRONG_TYPE", "sources[0].topics", "13", "13"),
+        ("UNKNOWN_EXECUTOR", "executors[1].name", "23", "11"),
+        ("NOT_IN_OUTPUT", "output.key[0]", "38", "9"),
+        ("BAD_DURATION", "runtime.batch.chunk", "48", "60"),
+    ]
+    assert {m["file"] for m in lines} == {path}
+    assert "5 problems found" in result.stderr
+
+
+def test_several_files_report_each_and_exit_2_if_any_is_invalid() -> None:
+    broken = str((BROKEN / "a_directory.yaml").relative_to(ROOT))
+    result = _validate(DEMO, broken)
+    assert result.returncode == 2
+    assert f"{DEMO}: ok" in result.stdout
+    (line,) = _problem_lines(result.stderr)
+    assert (line["file"], line["code"]) == (broken, "NOT_A_FILE")
+
+
+def test_json_format_for_machines() -> None:
+    broken = str((BROKEN / "unknown_key_suggests.yaml").relative_to(ROOT))
+    result = _validate("--format", "json", DEMO, broken)
+    assert result.returncode == 2
+    report = json.loads(result.stdout)
+    assert report["valid"] is False
+    assert [(f["file"], f["valid"]) for f in report["files"]] == [(DEMO, True), (broken, False)]
+    (problem,) = report["files"][1]["problems"]
+    assert problem["code"] == "UNKNOWN_KEY"
+    assert problem["path"] == "sink.partition"
+    assert (problem["line"], problem["column"]) == (37, 3)
+    assert problem["example"] == "partition_by"
+    assert "did you mean `partition_by`?" in problem["message"]
+
+
+def test_set_overrides_apply_and_are_validated() -> None:
+    assert _validate(DEMO, "--set", "sink.mode=append").returncode == 0
+    result = _validate(DEMO, "--set", "sink.mode=upsert")
+    assert result.returncode == 2
+    (line,) = _problem_lines(result.stderr)
+    assert (line["file"], line["line"], line["path"], line["code"]) == (
+        "--set",
+        "1",
+        "sink.mode",
+        "NOT_ALLOWED",
+    )
+
+
+def test_two_pipelines_sharing_a_checkpoint_fail_together() -> None:
+    result = _validate(DEMO, DEMO)
+    assert result.returncode == 2
+    found = {(m["file"], m["path"], m["code"]) for m in _problem_lines(result.stderr)}
+    assert (DEMO, "runtime.stream.checkpoint", "SHARED_CHECKPOINT") in found
+    assert (DEMO, "sink.path", "NESTED_PATHS") in found
+
+
+def test_schema_prints_the_json_schema_without_importing_pyspark() -> None:
+    code = (
+        "import sys\n"
+        "from spark_enrich.cli import app\n"
+        "try:\n"
+        "    app(['schema'], prog_name='spark-enrich')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('PYSPARK' if 'pyspark' in sys.modules else 'NO-PYSPARK', file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == pipeline_json_schema()
+    assert result.stderr.strip().endswith("NO-PYSPARK")
+
+
+def test_schema_console_script_markdown() -> None:
+    result = subprocess.run(
+        [CLI, "schema", "--format", "markdown"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+
+
+def test_validation_itself_imports_no_pyspark() -> None:
+    # With a registry of executors that do not import pyspark, loading and validating a file
+    # (models, rules, DDL parsing) must not import it either.
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(HERE)!r})\n"
+        "from config_helpers import make_registry\n"
+        "from spark_enrich.config import load_pipeline, ConfigError\n"
+        f"load_pipeline({str(VALID / 'base.yaml')!r}, env={{}}, registry=make_registry())\n"
+        "try:\n"
+        f"    load_pipeline({str(BROKEN / 'many_problems.yaml')!r}, env={{}},"
+        " registry=make_registry())\n"
+        "except ConfigError:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
