@@ -7,8 +7,13 @@ instant itself, so a cluster configured for another zone gives the same values).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+from pydantic import BaseModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+P = TypeVar("P", bound=BaseModel)
 
 DEFAULT_BOT_PATTERN = "(?i)(bot|crawler|spider|headless)"
 """User agents matching this (Java) regular expression are treated as automated traffic."""
@@ -18,6 +23,19 @@ _SECONDS_PER_DAY = 86_400
 _HOURS_PER_WEEK = 168
 # 1970-01-01 was a Thursday: epoch hour 0 is hour 72 of its Monday-based week.
 _EPOCH_HOUR_OF_WEEK = 72
+
+
+def params_or_defaults(params: BaseModel | None, model: type[P]) -> P:
+    """The executor's validated params, or ``model()`` (the defaults) when it was given none.
+
+    Raises:
+        TypeError: ``params`` is a model of another type (a wiring mistake, not bad config).
+    """
+    if params is None:
+        return model()
+    if not isinstance(params, model):
+        raise TypeError(f"expected {model.__name__} params, got {type(params).__name__}")
+    return params
 
 
 def _null_string() -> Column:

@@ -25,6 +25,7 @@ from executors.common import (
     join_pins,
     join_users,
     normalise_pin_event,
+    params_or_defaults,
 )
 from spark_enrich import EnrichContext, Executor, executor
 
@@ -55,7 +56,7 @@ class Engagement(Executor):
     @property
     def settings(self) -> EngagementParams:
         """The validated params, or the defaults when the pipeline gives none."""
-        return self.params if isinstance(self.params, EngagementParams) else EngagementParams()
+        return params_or_defaults(self.params, EngagementParams)
 
     def filter(self, df: DataFrame) -> DataFrame:
         """Keep human events on a known pin id; keep close-ups of at least ``min_closeup_ms``."""

@@ -25,6 +25,7 @@ from executors.common import (
     is_bot,
     join_pins,
     normalise_pin_event,
+    params_or_defaults,
 )
 from spark_enrich import EnrichContext, Executor, executor
 
@@ -55,7 +56,7 @@ class Impressions(Executor):
     @property
     def settings(self) -> ImpressionsParams:
         """The validated params, or the defaults when the pipeline gives none."""
-        return self.params if isinstance(self.params, ImpressionsParams) else ImpressionsParams()
+        return params_or_defaults(self.params, ImpressionsParams)
 
     def filter(self, df: DataFrame) -> DataFrame:
         """Keep human impressions of a pin id at a position in ``[0, max_position]``."""

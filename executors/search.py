@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from executors.common import DEFAULT_BOT_PATTERN, event_date, hour_of_week, is_bot, join_users
+from executors.common import (
+    DEFAULT_BOT_PATTERN,
+    event_date,
+    hour_of_week,
+    is_bot,
+    join_users,
+    params_or_defaults,
+)
 from spark_enrich import EnrichContext, Executor, executor
 
 
@@ -64,7 +71,7 @@ class Search(Executor):
     @property
     def settings(self) -> SearchParams:
         """The validated params, or the defaults when the pipeline gives none."""
-        return self.params if isinstance(self.params, SearchParams) else SearchParams()
+        return params_or_defaults(self.params, SearchParams)
 
     def filter(self, df: DataFrame) -> DataFrame:
         """Keep human searches whose normalised query has at least ``min_query_chars``."""

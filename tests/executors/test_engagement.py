@@ -261,3 +261,10 @@ def test_all_stages_produce_the_output_contract(spark: SparkSession) -> None:
         ),
     )  # fmt: skip
     assert_df_equality(contract_of(out), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_params_of_another_executor_are_a_wiring_error(spark: SparkSession) -> None:
+    from executors import SearchParams
+
+    with pytest.raises(TypeError, match="expected EngagementParams params, got SearchParams"):
+        Engagement(SearchParams()).filter(events_frame(spark, event("e")))
