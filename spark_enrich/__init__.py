@@ -11,6 +11,7 @@ from spark_enrich.errors import (
     SparkEnrichError,
 )
 from spark_enrich.executor import Executor, ExecutorSpec, executor
+from spark_enrich.pipeline import Pipeline
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,7 @@ __all__ = [
     "Executor",
     "ExecutorContractError",
     "ExecutorSpec",
+    "Pipeline",
     "RegistryError",
     "SparkEnrichError",
     "__version__",

@@ -1,0 +1,127 @@
+"""Accounting: nothing is lost silently.
+
+For every batch (a micro-batch, a backfill chunk or a batch run) the engine records, per
+executor, ``input``, ``filtered``, ``output`` and ``dead_lettered``, and at the router the
+decode dead letters and ``unrouted`` events; it checks the identities and logs a violation as
+an error with the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+log = logging.getLogger("spark_enrich.accounting")
+
+
+@dataclass
+class ExecutorCounts:
+    """What happened to the events routed to one executor in one batch."""
+
+    executor: str
+    version: str
+    input: int
+    filtered: int
+    output: int
+    dead_lettered: int
+
+    @property
+    def balanced(self) -> bool:
+        """``input = output + filtered + dead_lettered``."""
+        return self.input == self.output + self.filtered + self.dead_lettered
+
+
+@dataclass
+class BatchReport:
+    """Counts and outcome of one batch through the pipeline."""
+
+    pipeline: str
+    run_id: str
+    batch_id: int
+    source_rows: int = 0
+    decode_dead_lettered: dict[str, int] = field(default_factory=dict)
+    routed: int = 0
+    unrouted: int = 0
+    unrouted_dead_lettered: int = 0
+    executors: list[ExecutorCounts] = field(default_factory=list)
+    sink_rows_added: int = 0
+    dead_letters_written: int = 0
+    chunk: str | None = None
+
+    @property
+    def output(self) -> int:
+        return sum(e.output for e in self.executors)
+
+    @property
+    def filtered(self) -> int:
+        return sum(e.filtered for e in self.executors)
+
+    @property
+    def dead_lettered(self) -> int:
+        return (
+            sum(self.decode_dead_lettered.values())
+            + self.unrouted_dead_lettered
+            + sum(e.dead_lettered for e in self.executors)
+        )
+
+    def violations(self) -> list[str]:
+        """Every accounting identity that does not hold, as a readable sentence."""
+        problems = [
+            f"executor {e.executor}: input {e.input} != output {e.output} + filtered "
+            f"{e.filtered} + dead_lettered {e.dead_lettered}"
+            for e in self.executors
+            if not e.balanced
+        ]
+        decoded_bad = sum(self.decode_dead_lettered.values())
+        if self.source_rows != decoded_bad + self.routed + self.unrouted:
+            problems.append(
+                f"router: source rows {self.source_rows} != decode dead letters {decoded_bad} + "
+                f"routed {self.routed} + unrouted {self.unrouted}"
+            )
+        return problems
+
+    def check(self) -> bool:
+        """Log every violated identity as an error; return whether all hold."""
+        problems = self.violations()
+        for problem in problems:
+            log.error(
+                "accounting violation in %s batch %s: %s", self.pipeline, self.batch_id, problem
+            )
+        return not problems
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(output=self.output, filtered=self.filtered, dead_lettered=self.dead_lettered)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+@dataclass
+class RunReport:
+    """All batches of one run."""
+
+    pipeline: str
+    run_id: str
+    batches: list[BatchReport] = field(default_factory=list)
+
+    def total(self, attribute: str) -> int:
+        """Sum of a per-batch count (``output``, ``filtered``, ``sink_rows_added``, ...)."""
+        return sum(int(getattr(b, attribute)) for b in self.batches)
+
+    def by_executor(self) -> dict[str, ExecutorCounts]:
+        """Per-executor counts summed over the run's batches."""
+        totals: dict[str, ExecutorCounts] = {}
+        for batch in self.batches:
+            for counts in batch.executors:
+                t = totals.setdefault(
+                    counts.executor, ExecutorCounts(counts.executor, counts.version, 0, 0, 0, 0)
+                )
+                t.input += counts.input
+                t.filtered += counts.filtered
+                t.output += counts.output
+                t.dead_lettered += counts.dead_lettered
+        return totals

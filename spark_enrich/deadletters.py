@@ -1,0 +1,122 @@
+"""Dead letters: every row the pipeline cannot turn into output, with its raw payload, the
+reason, the executor and the source coordinates, in a Delta table — idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from spark_enrich.columns import DEAD_LETTER_DDL, ERROR, META
+from spark_enrich.decode import parse_schema
+from spark_enrich.delta_commit import (
+    Txn,
+    commit_settings,
+    delta_table,
+    ensure_table,
+    with_conflict_retry,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def dead_letter_id(reason: Column, executor: Column) -> Column:
+    """A stable id: the same bad input and reason always get the same id, across re-runs,
+    batch and stream, so re-processing never duplicates dead letters."""
+    source = F.col(f"{META}.source")
+    return F.sha2(
+        F.concat_ws(
+            "|",
+            source["name"],
+            F.coalesce(source["topic"], F.lit("")),
+            F.coalesce(source["partition"].cast("string"), F.lit("")),
+            F.coalesce(source["offset"].cast("string"), F.lit("")),
+            F.coalesce(source["table"], F.lit("")),
+            # Table rows have no offsets: the payload itself identifies them within a file.
+            F.when(source["offset"].isNull(), F.sha2(F.col(f"{META}.raw"), 256)).otherwise(
+                F.lit("")
+            ),
+            reason,
+            F.coalesce(executor, F.lit("")),
+        ),
+        256,
+    )
+
+
+def to_dead_letters(
+    rows: DataFrame,
+    *,
+    pipeline: str,
+    run_id: str,
+    executor: str | None = None,
+    executor_version: str | None = None,
+    event_type_column: str | None = None,
+) -> DataFrame:
+    """Rows carrying ``_se_meta`` and a non-null ``_se_error`` -> the dead-letter schema."""
+    reason = F.col(f"{ERROR}.reason")
+    executor_col = F.lit(executor).cast("string")
+    event_type = (
+        F.col(event_type_column).cast("string")
+        if event_type_column and event_type_column in rows.columns
+        else F.lit(None).cast("string")
+    )
+    return rows.select(
+        dead_letter_id(reason, executor_col).alias("dead_letter_id"),
+        reason.alias("reason"),
+        F.col(f"{ERROR}.message").alias("message"),
+        F.lit(pipeline).alias("pipeline"),
+        executor_col.alias("executor"),
+        F.lit(executor_version).cast("string").alias("executor_version"),
+        event_type.alias("event_type"),
+        F.col(f"{META}.raw").alias("raw_payload"),
+        F.col(f"{META}.kafka_key").alias("kafka_key"),
+        F.col(f"{META}.kafka_headers").alias("kafka_headers"),
+        F.col(f"{META}.source").alias("source"),
+        F.current_timestamp().alias("dead_lettered_at"),
+        F.lit(run_id).alias("run_id"),
+        F.lit(None).cast("timestamp").alias("replayed_at"),
+        F.lit(None).cast("string").alias("replay_run_id"),
+    )
+
+
+@dataclass(frozen=True)
+class DeadLetterTable:
+    """The pipeline's dead-letter Delta table."""
+
+    path: str | None
+    table: str | None = None
+
+    def ensure(self, spark: SparkSession) -> None:
+        """Create the table if it does not exist yet."""
+        ensure_table(spark, path=self.path, table=self.table, schema=parse_schema(DEAD_LETTER_DDL))
+
+    def read(self, spark: SparkSession) -> DataFrame:
+        """The whole dead-letter table."""
+        reader = spark.read.format("delta")
+        return reader.load(self.path) if self.path else reader.table(str(self.table))
+
+    def write(
+        self,
+        spark: SparkSession,
+        letters: DataFrame,
+        *,
+        txn: Txn | None,
+        user_metadata: str | None,
+    ) -> None:
+        """Insert dead letters whose id is not in the table yet (a re-run adds nothing)."""
+        self.ensure(spark)
+        target = delta_table(spark, path=self.path, table=self.table)
+
+        def merge() -> None:
+            with commit_settings(spark, txn=txn, user_metadata=user_metadata):
+                (
+                    target.alias("t")
+                    .merge(letters.alias("s"), "t.dead_letter_id = s.dead_letter_id")
+                    .whenNotMatchedInsertAll()
+                    .execute()
+                )
+
+        with_conflict_retry(merge, what="dead-letter write")

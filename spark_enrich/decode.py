@@ -1,0 +1,196 @@
+"""Decode: raw payloads -> the typed raw-event frame, with bad rows marked, never raised.
+
+Spark 4 runs in ANSI mode, where a bad cast fails the whole job. Decoding therefore only uses
+functions that return null on bad input (``from_json`` in PERMISSIVE mode, ``try_to_timestamp``)
+and turns every failure into an ``_se_error`` struct (reason, message) that routes the row to
+the dead letters. Everything here is a column expression: no row-at-a-time Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, StructType
+
+from spark_enrich.columns import ERROR, META, Reason
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+PAYLOAD = "_se_payload"
+"""The envelope column holding the payload text to decode."""
+_CORRUPT = "_se_corrupt_record"
+# ISO-8601 with optional 'T', fraction and zone; explicit so that Spark's special strings
+# ('now', 'yesterday', 'epoch') never parse: they would make decoding depend on the clock.
+ISO_TIMESTAMP = "yyyy-MM-dd['T'][' ']HH:mm:ss[.SSSSSS][.SSS][XXX]"
+
+
+@dataclass(frozen=True)
+class DecodeSpec:
+    """What decoding needs from the pipeline configuration."""
+
+    schema: StructType
+    event_type_field: str
+    event_time_field: str
+    event_id_field: str
+    required: tuple[str, ...]
+    event_time_format: str | None = None
+    max_payload_bytes: int | None = None
+    event_time_min: datetime = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    max_future: timedelta | None = timedelta(days=1)
+
+
+def parse_schema(ddl: str) -> StructType:
+    """Parse a Spark DDL schema string with Spark's own parser (needs an active session)."""
+    from pyspark.sql.types import _parse_datatype_string
+
+    parsed = _parse_datatype_string(ddl)
+    assert isinstance(parsed, StructType)
+    return parsed
+
+
+def _error(reason: Reason, message: Column) -> Column:
+    return F.struct(F.lit(reason.value).alias("reason"), message.alias("message"))
+
+
+def _snippet(col: Column, n: int = 80) -> Column:
+    return F.when(F.length(col) > n, F.concat(F.substring(col, 1, n), F.lit("…"))).otherwise(col)
+
+
+def _json_path(name: str) -> str:
+    return f"$['{name}']" if not name.isidentifier() else f"$.{name}"
+
+
+def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
+    """Decode the envelope's ``_se_payload`` JSON into the schema's columns.
+
+    Returns:
+        The schema's fields (the event-time field as TIMESTAMP), ``_se_meta`` and ``_se_error``:
+        null for a good row, else ``struct(reason, message)`` with the first problem found.
+    """
+    payload = F.col(PAYLOAD)
+    parse_schema_ = StructType([*spec.schema.fields]).add(_CORRUPT, "string")
+    parsed = F.from_json(
+        payload, parse_schema_, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+    )
+    frame = envelope.withColumn("_se_parsed", parsed)
+    field = {f.name: F.col(f"_se_parsed.`{f.name}`") for f in spec.schema.fields}
+
+    time_raw = field[spec.event_time_field]
+    time_fmt = spec.event_time_format or ISO_TIMESTAMP
+    event_time = F.try_to_timestamp(time_raw, F.lit(time_fmt))
+
+    checks: list[tuple[Column, Reason, Column]] = []
+    if spec.max_payload_bytes:
+        size = F.octet_length(F.col(f"{META}.raw"))
+        checks.append(
+            (
+                size > spec.max_payload_bytes,
+                Reason.PAYLOAD_TOO_LARGE,
+                F.format_string(
+                    f"payload is %d bytes; the limit is {spec.max_payload_bytes}", size
+                ),
+            )
+        )
+    checks += [
+        (
+            payload.isNull() | (F.trim(payload) == ""),
+            Reason.DECODE_ERROR,
+            F.lit("empty payload"),
+        ),
+        (
+            ~F.is_valid_utf8(payload),
+            Reason.DECODE_ERROR,
+            F.lit("payload is not valid UTF-8"),
+        ),
+        (
+            F.json_object_keys(payload).isNull(),
+            Reason.DECODE_ERROR,
+            F.when(
+                F.json_array_length(payload).isNotNull(),
+                F.lit("payload is a JSON array; a JSON object was expected"),
+            ).otherwise(F.concat(F.lit("payload is not a JSON object: "), _snippet(payload))),
+        ),
+    ]
+    corrupt = F.col(f"_se_parsed.{_CORRUPT}").isNotNull()
+    for f in spec.schema.fields:
+        found = F.get_json_object(payload, _json_path(f.name))
+        checks.append(
+            (
+                corrupt & field[f.name].isNull() & found.isNotNull(),
+                Reason.SCHEMA_MISMATCH,
+                F.concat(
+                    F.lit(f"field {f.name!r}: expected {_type_name(f.dataType)}, found "),
+                    _snippet(found),
+                ),
+            )
+        )
+    for name in spec.required:
+        checks.append(
+            (
+                field[name].isNull(),
+                Reason.MISSING_REQUIRED,
+                F.lit(f"required field {name!r} is missing or null"),
+            )
+        )
+    checks.append(
+        (
+            event_time.isNull(),
+            Reason.SCHEMA_MISMATCH,
+            F.concat(
+                F.lit(f"field {spec.event_time_field!r}: "),
+                _snippet(time_raw),
+                F.lit(f" does not match the time format {time_fmt}"),
+            ),
+        )
+    )
+    low = spec.event_time_min.astimezone(timezone.utc).replace(tzinfo=None)
+    too_old = event_time < F.lit(low)
+    out_of_range = too_old
+    if spec.max_future is not None:
+        too_new = event_time > F.current_timestamp() + F.expr(
+            f"INTERVAL {int(spec.max_future.total_seconds())} SECONDS"
+        )
+        out_of_range = too_old | too_new
+    checks.append(
+        (
+            out_of_range,
+            Reason.SCHEMA_MISMATCH,
+            F.concat(
+                F.lit(f"field {spec.event_time_field!r}: "),
+                time_raw,
+                F.lit(
+                    f" is outside the accepted range [{low.isoformat()}Z, now + {spec.max_future}]"
+                ),
+            ),
+        )
+    )
+
+    error = _first_error(checks)
+    columns = [
+        event_time.alias(f.name) if f.name == spec.event_time_field else field[f.name].alias(f.name)
+        for f in spec.schema.fields
+    ]
+    return frame.select(*columns, F.col(META), error.alias(ERROR))
+
+
+def _first_error(checks: Sequence[tuple[Column, Reason, Column]]) -> Column:
+    expr: Column | None = None
+    for condition, reason, message in checks:
+        cond = F.coalesce(condition, F.lit(False))
+        expr = (
+            (F.when(cond, _error(reason, message)))
+            if expr is None
+            else expr.when(cond, _error(reason, message))
+        )
+    assert expr is not None
+    return expr.otherwise(F.lit(None))
+
+
+def _type_name(data_type: DataType) -> str:
+    return data_type.simpleString().upper()

@@ -1,0 +1,117 @@
+"""Delta commit discipline shared by the sink and the dead-letter table: idempotent transactions
+(``txnAppId``/``txnVersion``), commit metadata, table creation and conflict retries."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import StructType
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
+_TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+@dataclass(frozen=True)
+class Txn:
+    """An idempotent-write identity: Delta skips a second commit with the same pair."""
+
+    app_id: str
+    version: int
+
+
+@contextlib.contextmanager
+def commit_settings(
+    spark: SparkSession, *, txn: Txn | None, user_metadata: str | None
+) -> Iterator[None]:
+    """Set Delta's idempotent-DML and commit-metadata session settings for one commit.
+
+    DataFrame writer options only cover appends; MERGE and replaceWhere honour these session
+    settings, so the engine sets them around its own commits and always clears them after.
+    """
+    settings = {}
+    if txn is not None:
+        settings[_TXN_APP_ID] = txn.app_id
+        settings[_TXN_VERSION] = str(txn.version)
+    if user_metadata is not None:
+        settings[_USER_METADATA] = user_metadata
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key in settings:
+            spark.conf.unset(key)
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Delta optimistic-concurrency conflict worth retrying."""
+    text = f"{type(exc).__name__} {exc}"
+    return any(
+        marker in text
+        for marker in (
+            "ConcurrentAppendException",
+            "ConcurrentDeleteReadException",
+            "ConcurrentDeleteDeleteException",
+            "ConcurrentTransactionException",
+            "MetadataChangedException",
+            "ProtocolChangedException",
+            "DELTA_CONCURRENT",
+        )
+    )
+
+
+def with_conflict_retry(
+    action: Callable[[], T], *, what: str, attempts: int = 6, base_delay: float = 0.5
+) -> T:
+    """Run ``action``, retrying Delta write conflicts with exponential backoff and jitter."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Exception as exc:
+            if attempt == attempts or not is_conflict(exc):
+                raise
+            delay = base_delay * 2 ** (attempt - 1) * (1 + random.random())
+            log.warning("%s: Delta conflict (attempt %d), retrying in %.1fs", what, attempt, delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def ensure_table(
+    spark: SparkSession,
+    *,
+    path: str | None,
+    table: str | None,
+    schema: StructType,
+    partition_by: Sequence[str] = (),
+    properties: Mapping[str, str] | None = None,
+) -> None:
+    """Create the Delta table with this schema, partitioning and properties if it is missing."""
+    from delta.tables import DeltaTable
+
+    builder = DeltaTable.createIfNotExists(spark)
+    builder = builder.location(path) if path else builder.tableName(str(table))
+    builder = builder.addColumns(schema)
+    if partition_by:
+        builder = builder.partitionedBy(*partition_by)
+    for key, value in (properties or {}).items():
+        builder = builder.property(key, str(value))
+    with_conflict_retry(builder.execute, what=f"create {path or table}")
+
+
+def delta_table(spark: SparkSession, *, path: str | None, table: str | None):  # type: ignore[no-untyped-def]
+    """The :class:`delta.tables.DeltaTable` at ``path`` or named ``table``."""
+    from delta.tables import DeltaTable
+
+    return DeltaTable.forPath(spark, path) if path else DeltaTable.forName(spark, str(table))

@@ -1,0 +1,256 @@
+"""Running one executor on a batch: its four stages with contract checks, conforming, and
+poison-row isolation.
+
+A row that makes an executor raise (an ANSI error, ``raise_error``, a failing UDF) fails the
+whole Spark job. When that happens the engine narrows the failure down by re-running the
+executor on halves of the batch until the failing rows are found, dead-letters them with reason
+``executor_error`` and processes the rest. It costs extra jobs only when something fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from spark_enrich.columns import ERROR, META, Reason
+from spark_enrich.conform import OutputContract, conform
+from spark_enrich.errors import ExecutorContractError, PipelineRunError
+from spark_enrich.executor import Executor
+
+if TYPE_CHECKING:
+    from pyspark.storagelevel import StorageLevel
+
+    from spark_enrich.context import EnrichContext
+
+log = logging.getLogger(__name__)
+
+MAX_POISON_ROWS = 64
+"""More failing rows than this in one batch is an executor bug, not poison: the batch fails."""
+
+
+@dataclass
+class BoundExecutor:
+    """An executor instance with the context the engine built for it."""
+
+    executor: Executor
+    context: EnrichContext
+
+    @property
+    def name(self) -> str:
+        return self.executor.spec.name
+
+    @property
+    def version(self) -> str:
+        return self.executor.spec.version
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return self.executor.spec.event_types
+
+
+def _check_stage(name: str, stage: str, result: object, before: DataFrame) -> DataFrame:
+    if not isinstance(result, DataFrame):
+        raise ExecutorContractError(
+            "STAGE_RETURNED_NON_DATAFRAME",
+            f"Executor {name!r} stage {stage!r} returned {type(result).__name__}, not a "
+            "DataFrame. Every stage must return the transformed DataFrame.",
+            {"executor": name, "stage": stage, "found": type(result).__name__},
+        )
+    if META in before.columns and META not in result.columns:
+        raise ExecutorContractError(
+            "ENGINE_COLUMN_DROPPED",
+            f"Executor {name!r} stage {stage!r} dropped the engine column {META!r}. Add and "
+            "drop your own columns by name instead of selecting a fixed list; the engine "
+            "projects to the output contract itself.",
+            {"executor": name, "stage": stage},
+        )
+    return result
+
+
+def apply_stages(bound: BoundExecutor, df: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Run filter, then featurise, enrich and normalise.
+
+    Returns:
+        ``(after_filter, after_normalise)``.
+
+    Raises:
+        ExecutorContractError: a stage returned something else than a DataFrame, dropped the
+            engine's column, or failed while Spark analysed it (``STAGE_FAILED``: a bug such
+            as a misspelt column, which no row can be blamed for).
+    """
+    ex = bound.executor
+    steps = [
+        ("filter", ex.filter),
+        ("featurise", ex.featurise),
+        ("enrich", lambda d: ex.enrich(d, bound.context)),
+        ("normalise", ex.normalise),
+    ]
+    current = df
+    after_filter = df
+    for stage, fn in steps:
+        try:
+            result = fn(current)
+        except ExecutorContractError:
+            raise
+        except Exception as exc:
+            raise ExecutorContractError(
+                "STAGE_FAILED",
+                f"Executor {bound.name!r} stage {stage!r} failed while building its plan: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                {"executor": bound.name, "stage": stage},
+            ) from exc
+        current = _check_stage(bound.name, stage, result, current)
+        if stage == "filter":
+            after_filter = current
+    return after_filter, current
+
+
+@dataclass
+class ExecutorResult:
+    """One executor's output on one batch, cached, with its counts."""
+
+    name: str
+    version: str
+    input: int
+    filtered: int
+    output: int
+    dead_lettered: int
+    conformed: DataFrame
+    """Contract columns + ``_se_meta`` + ``_se_error`` (null on good rows); persisted."""
+    poison: DataFrame | None = None
+    """Input rows that made the executor raise, with ``_se_error`` set."""
+    cached: list[DataFrame] = field(default_factory=list)
+
+    def unpersist(self) -> None:
+        for frame in self.cached:
+            frame.unpersist()
+
+
+@dataclass(frozen=True)
+class Conformance:
+    """How an executor's output is conformed: the contract and an optional extra row check."""
+
+    contract: OutputContract
+    constraint: tuple[Column, str] | None = None
+
+    def apply(self, df: DataFrame, executor: str) -> DataFrame:
+        return conform(df, self.contract, executor=executor, constraint=self.constraint)
+
+
+def _attempt(
+    bound: BoundExecutor, routed: DataFrame, contract: Conformance, level: StorageLevel
+) -> tuple[int, DataFrame, int, int]:
+    after_filter, normalised = apply_stages(bound, routed)
+    conformed = contract.apply(normalised, bound.name).persist(level)
+    try:
+        kept = after_filter.count()
+        # Materialising the cache evaluates every column, so a failing expression raises here.
+        rows = conformed.groupBy(F.col(ERROR).isNull().alias("ok")).count().collect()
+    except Exception:
+        conformed.unpersist()
+        raise
+    counts = {bool(r["ok"]): int(r["count"]) for r in rows}
+    return kept, conformed, counts.get(True, 0), counts.get(False, 0)
+
+
+def _fails(bound: BoundExecutor, rows: DataFrame, contract: Conformance) -> bool:
+    after_filter, normalised = apply_stages(bound, rows)
+    try:
+        after_filter.count()
+        contract.apply(normalised, bound.name).write.format("noop").mode("overwrite").save()
+    except ExecutorContractError:
+        raise
+    except Exception:
+        return True
+    return False
+
+
+def _find_poison(
+    bound: BoundExecutor, rows: DataFrame, contract: Conformance, depth: int = 0
+) -> list[int]:
+    row_id = F.col(f"{META}.row_id")
+    ids = [int(r[0]) for r in rows.select(row_id).limit(2).collect()]
+    if len(ids) <= 1:
+        return ids
+    half = F.abs(F.xxhash64(row_id, F.lit(depth))) % 2 == 0
+    found: list[int] = []
+    for part in (rows.where(half), rows.where(~half)):
+        if _fails(bound, part, contract):
+            found += _find_poison(bound, part, contract, depth + 1)
+            if len(found) > MAX_POISON_ROWS:
+                break
+    return found
+
+
+def run_executor(
+    bound: BoundExecutor,
+    routed: DataFrame,
+    contract: Conformance,
+    *,
+    input_rows: int,
+    level: StorageLevel,
+) -> ExecutorResult:
+    """Run one executor on its routed rows, isolating rows that make it raise.
+
+    Raises:
+        ExecutorContractError: the executor broke its contract.
+        PipelineRunError: ``EXECUTOR_FAILED`` when the failure does not depend on rows (it
+            fails on an empty batch too) or more than :data:`MAX_POISON_ROWS` rows fail.
+    """
+    try:
+        kept, conformed, ok, bad = _attempt(bound, routed, contract, level)
+        return ExecutorResult(
+            bound.name, bound.version, input_rows, input_rows - kept, ok, bad, conformed,
+            cached=[conformed],
+        )  # fmt: skip
+    except ExecutorContractError:
+        raise
+    except Exception as exc:
+        failure = exc
+    message = f"{type(failure).__name__}: {_first_line(failure)}"
+    log.warning("executor %s failed on a batch (%s); isolating failing rows", bound.name, message)
+    if _fails(bound, routed.limit(0), contract):
+        raise PipelineRunError(
+            "EXECUTOR_FAILED",
+            f"Executor {bound.name!r} fails even on an empty batch: {message}",
+            {"executor": bound.name},
+        ) from failure
+    poison_ids = _find_poison(bound, routed, contract)
+    if not poison_ids or len(poison_ids) > MAX_POISON_ROWS:
+        raise PipelineRunError(
+            "EXECUTOR_FAILED",
+            f"Executor {bound.name!r} failed and {len(poison_ids)} failing rows were isolated "
+            f"(limit {MAX_POISON_ROWS}); not a poison row but a broken executor: {message}",
+            {"executor": bound.name, "isolated": len(poison_ids)},
+        ) from failure
+    row_id = F.col(f"{META}.row_id")
+    rest = routed.where(~row_id.isin(poison_ids))
+    kept, conformed, ok, bad = _attempt(bound, rest, contract, level)
+    poison = routed.where(row_id.isin(poison_ids)).withColumn(
+        ERROR,
+        F.struct(
+            F.lit(Reason.EXECUTOR_ERROR.value).alias("reason"),
+            F.lit(message[:1000]).alias("message"),
+        ),
+    )
+    n_poison = len(poison_ids)
+    return ExecutorResult(
+        bound.name,
+        bound.version,
+        input_rows,
+        input_rows - n_poison - kept,
+        ok,
+        bad + n_poison,
+        conformed,
+        poison=poison,
+        cached=[conformed],
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:500] if text else ""

@@ -1,0 +1,174 @@
+"""The Python API for notebooks and jobs: load a pipeline, preview an executor, explain, run.
+
+Example:
+    >>> from spark_enrich import Pipeline
+    >>> pipeline = Pipeline.from_yaml("pipelines/demo.yaml")       # validated, no JVM yet
+    >>> pipeline.preview("engagement", limit=10).show()             # doctest: +SKIP
+    >>> report = pipeline.run_batch()                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from spark_enrich.registry import ExecutorRegistry
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from spark_enrich.accounting import RunReport
+    from spark_enrich.config import PipelineConfig
+    from spark_enrich.plan import CompiledPipeline
+
+
+class Pipeline:
+    """A validated pipeline configuration, bound lazily to a Spark session.
+
+    Construction validates the whole configuration without starting Spark; the session is
+    obtained (or reused) on first use.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        *,
+        spark: SparkSession | None = None,
+        registry: ExecutorRegistry | None = None,
+    ) -> None:
+        self.config = config
+        self._spark = spark
+        self._registry = registry
+        self._plan: CompiledPipeline | None = None
+
+    @classmethod
+    def from_yaml(
+        cls,
+        path: str | Path,
+        *,
+        overrides: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        spark: SparkSession | None = None,
+        registry: ExecutorRegistry | None = None,
+    ) -> Pipeline:
+        """Load and validate a pipeline file.
+
+        Raises:
+            ConfigError: with every problem of the file (see ``spark-enrich validate``).
+        """
+        from spark_enrich.config import load_pipeline
+
+        config = load_pipeline(path, overrides=overrides, env=env, registry=registry)
+        return cls(config, spark=spark, registry=registry)
+
+    @property
+    def spark(self) -> SparkSession:
+        """The session this pipeline runs on (created with :func:`get_spark` if needed)."""
+        if self._spark is None:
+            from spark_enrich.session import get_spark
+
+            self._spark = get_spark(f"spark-enrich:{self.config.name}")
+        return self._spark
+
+    @property
+    def plan(self) -> CompiledPipeline:
+        """The compiled pipeline (executors instantiated, sink and dead letters resolved)."""
+        if self._plan is None:
+            from spark_enrich.plan import compile_pipeline
+
+            self._plan = compile_pipeline(self.config, self.spark, registry=self._registry)
+        return self._plan
+
+    def decoded_sample(self, *, limit: int = 100, source: str | None = None) -> DataFrame:
+        """Decoded events (good and bad, with ``_se_error``) from the batch source."""
+        from spark_enrich.decode import decode
+        from spark_enrich.sources import read_batch
+
+        batch_cfg = self.config.runtime.batch
+        src = self.config.source(
+            source or (batch_cfg.source if batch_cfg else self.config.sources[0].name)
+        )
+        return decode(read_batch(self.spark, src).limit(limit), self.plan.decode_spec)
+
+    def preview(
+        self, executor: str, sample: DataFrame | None = None, *, limit: int = 100
+    ) -> DataFrame:
+        """Run one executor's four stages on a sample and return its conformed output.
+
+        Args:
+            executor: the executor's name.
+            sample: decoded events to run on; by default ``limit`` events of the batch source.
+            limit: sample size when ``sample`` is not given.
+
+        Returns:
+            The executor's output projected to the contract, with ``_se_error`` for rows that
+            would be dead letters. Nothing is written.
+        """
+        from pyspark.sql import functions as F
+
+        from spark_enrich.columns import ERROR
+        from spark_enrich.conform import conform
+        from spark_enrich.executing import apply_stages
+
+        bound = self._bound(executor)
+        if sample is None:
+            decoded = self.decoded_sample(limit=limit * 20)
+            sample = (
+                decoded.where(F.col(ERROR).isNull())
+                .drop(ERROR)
+                .where(F.col(self.config.decoding.event_type_field).isin(list(bound.event_types)))
+                .limit(limit)
+            )
+        _, normalised = apply_stages(bound, sample)
+        return conform(normalised, self.plan.contract, executor=bound.name)
+
+    def explain(self, executor: str | None = None, *, mode: str = "formatted") -> str:
+        """The Spark plan of each executor (or one) on the batch source, as text."""
+        from pyspark.sql import functions as F
+
+        from spark_enrich.columns import ERROR
+
+        decoded = self.decoded_sample(limit=1000)
+        good = decoded.where(F.col(ERROR).isNull()).drop(ERROR)
+        parts = []
+        for bound in self.plan.executors:
+            if executor is not None and bound.name != executor:
+                continue
+            out = self.preview(
+                bound.name,
+                good.where(
+                    F.col(self.config.decoding.event_type_field).isin(list(bound.event_types))
+                ),
+            )
+            plan_text = out._jdf.queryExecution().explainString(  # py4j: explain() only prints
+                self.spark._jvm.org.apache.spark.sql.execution.ExplainMode.fromString(mode)  # type: ignore[union-attr]
+            )
+            parts.append(f"== executor {bound.name} {bound.version} ==\n{plan_text}")
+        return "\n".join(parts)
+
+    def _bound(self, name: str) -> Any:
+        for bound in self.plan.executors:
+            if bound.name == name:
+                return bound
+        raise KeyError(
+            f"executor {name!r} is not in pipeline {self.config.name!r}; it has "
+            f"{[b.name for b in self.plan.executors]}"
+        )
+
+    def run_batch(
+        self, *, start: date | None = None, end: date | None = None, source: str | None = None
+    ) -> RunReport:
+        """Process the batch source once (optionally the dates ``[start, end)``)."""
+        from spark_enrich.runtime.batch import run_batch
+
+        return run_batch(self.plan, source=source, start=start, end=end)
+
+    def output(self) -> DataFrame:
+        """The sink table."""
+        return self.plan.sink.read(self.spark)
+
+    def dead_letters(self) -> DataFrame:
+        """The dead-letter table."""
+        return self.plan.dead_letters.read(self.spark)

@@ -1,0 +1,117 @@
+"""Compile a validated configuration into what the processing function needs: the decode spec,
+the executors bound to their enrichment context, the output contract, sink and dead letters."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+from spark_enrich.conform import OutputContract, contract_from_config
+from spark_enrich.context import EnrichContext
+from spark_enrich.deadletters import DeadLetterTable
+from spark_enrich.decode import DecodeSpec, parse_schema
+from spark_enrich.executing import BoundExecutor
+from spark_enrich.metrics import MetricsSink
+from spark_enrich.registry import ExecutorRegistry, default_registry
+from spark_enrich.sink import DeltaSink, user_metadata
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pyspark.sql import DataFrame, SparkSession
+
+    from spark_enrich.config import PipelineConfig
+
+
+@dataclass
+class CompiledPipeline:
+    """A pipeline ready to process batches on one Spark session."""
+
+    spark: SparkSession
+    config: PipelineConfig
+    decode_spec: DecodeSpec
+    executors: list[BoundExecutor]
+    contract: OutputContract
+    sink: DeltaSink
+    dead_letters: DeadLetterTable
+    metrics: MetricsSink
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def commit_metadata(self, **extra: object) -> str:
+        """The ``userMetadata`` of this pipeline's Delta commits."""
+        return user_metadata(
+            self.config.name,
+            self.config.config_hash(),
+            [(b.name, b.version) for b in self.executors],
+            run_id=self.run_id,
+            **extra,
+        )
+
+
+def _table_loader(spark: SparkSession, table: object) -> Callable[[], DataFrame]:
+    def load() -> DataFrame:
+        reader = spark.read.format("delta")
+        path, name = getattr(table, "path", None), getattr(table, "table", None)
+        frame = reader.load(path) if path else reader.table(str(name))
+        return F.broadcast(frame) if getattr(table, "broadcast", False) else frame
+
+    return load
+
+
+def compile_pipeline(
+    config: PipelineConfig,
+    spark: SparkSession,
+    *,
+    registry: ExecutorRegistry | None = None,
+    run_id: str | None = None,
+) -> CompiledPipeline:
+    """Instantiate the executors and engine parts of a validated configuration."""
+    registry = registry or default_registry()
+    decoding = config.decoding
+    spec = DecodeSpec(
+        schema=parse_schema(decoding.schema),
+        event_type_field=decoding.event_type_field,
+        event_time_field=decoding.event_time_field,
+        event_id_field=decoding.event_id_field,
+        required=tuple(decoding.required),
+        event_time_format=decoding.event_time_format,
+        max_payload_bytes=decoding.max_payload_bytes,
+    )
+    bound = []
+    for ex_cfg in config.executors:
+        cls = registry.get(ex_cfg.name)
+        params_model = cls.spec.params_model
+        params = params_model.model_validate(ex_cfg.params) if params_model else None
+        tables = {name: _table_loader(spark, config.table(name)) for name in cls.spec.tables}
+        context = EnrichContext(tables, executor=cls.spec.name)
+        bound.append(BoundExecutor(cls(params), context))
+    contract = contract_from_config(config.output.columns, config.output.key)
+    sink = DeltaSink(
+        path=config.sink.path,
+        table=config.sink.table,
+        mode=config.sink.mode,
+        contract=contract,
+        partition_by=tuple(config.sink.partition_by),
+        properties={k: str(v) for k, v in config.sink.properties.items()},
+    )
+    metrics_cfg = config.observability.metrics
+    compiled = CompiledPipeline(
+        spark=spark,
+        config=config,
+        decode_spec=spec,
+        executors=bound,
+        contract=contract,
+        sink=sink,
+        dead_letters=DeadLetterTable(config.dead_letters.path, config.dead_letters.table),
+        metrics=MetricsSink(metrics_cfg.kind, getattr(metrics_cfg, "path", None)),
+    )
+    if run_id:
+        compiled.run_id = run_id
+    return compiled

@@ -1,0 +1,232 @@
+"""The one processing function: decoded envelope -> route -> executors -> conform -> sink and
+dead letters. Streaming calls it once per micro-batch (``foreachBatch``); batch and backfill call
+it once per chunk. There is no other path from input to output.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import reduce
+from typing import TYPE_CHECKING
+
+from pyspark import StorageLevel
+from pyspark.sql import functions as F
+
+from spark_enrich.accounting import BatchReport, ExecutorCounts
+from spark_enrich.columns import (
+    ERROR,
+    EXECUTOR_COL,
+    EXECUTOR_VERSION_COL,
+    INGESTED_AT_COL,
+    META,
+    RUN_ID_COL,
+    SOURCE_COL,
+    Reason,
+)
+from spark_enrich.deadletters import to_dead_letters
+from spark_enrich.decode import decode
+from spark_enrich.delta_commit import Txn
+from spark_enrich.errors import PipelineRunError
+from spark_enrich.executing import Conformance, ExecutorResult, run_executor
+from spark_enrich.sink import DateRange
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from spark_enrich.plan import CompiledPipeline
+
+log = logging.getLogger(__name__)
+_LEVEL = StorageLevel.MEMORY_AND_DISK
+
+
+def _union(frames: list[DataFrame]) -> DataFrame | None:
+    return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
+
+
+def process_batch(
+    plan: CompiledPipeline,
+    envelope: DataFrame,
+    *,
+    batch_id: int,
+    txn: Txn | None = None,
+    replace: DateRange | None = None,
+    write: bool = True,
+    chunk: str | None = None,
+) -> BatchReport:
+    """Process one batch of envelope rows end to end.
+
+    Args:
+        plan: the compiled pipeline.
+        envelope: ``_se_payload`` + ``_se_meta`` rows (see :mod:`spark_enrich.sources`).
+        batch_id: the micro-batch id (streaming) or chunk number (batch, backfill).
+        txn: makes the sink and dead-letter commits idempotent (streaming: one per batch id).
+        replace: replace exactly this date range of the sink instead of appending/merging.
+        write: ``False`` computes the report without writing anything (dry run).
+        chunk: a label for the report (the backfill range).
+
+    Returns:
+        The batch's accounting report (also emitted to the metrics sink).
+
+    Raises:
+        PipelineRunError: ``DEAD_LETTER_THRESHOLD`` when the dead-letter share exceeds the
+            configured ``dead_letters.max_share`` (after the dead letters are written).
+    """
+    spark, spec, config = plan.spark, plan.decode_spec, plan.config
+    report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
+    decoded = decode(envelope, spec).persist(_LEVEL)
+    results: list[ExecutorResult] = []
+    try:
+        type_col = F.col(spec.event_type_field)
+        stats = decoded.groupBy(F.col(f"{ERROR}.reason").alias("reason"), type_col.alias("t"))
+        by_type: dict[str | None, int] = {}
+        for row in stats.count().collect():
+            if row["reason"] is not None:
+                reason = str(row["reason"])
+                report.decode_dead_lettered[reason] = (
+                    report.decode_dead_lettered.get(reason, 0) + row["count"]
+                )
+            else:
+                by_type[row["t"]] = by_type.get(row["t"], 0) + row["count"]
+        report.source_rows = sum(by_type.values()) + sum(report.decode_dead_lettered.values())
+        handled = {t for b in plan.executors for t in b.event_types}
+        report.routed = sum(n for t, n in by_type.items() if t in handled)
+        report.unrouted = sum(n for t, n in by_type.items() if t not in handled)
+
+        good = decoded.where(F.col(ERROR).isNull()).drop(ERROR)
+        dead: list[DataFrame] = [
+            to_dead_letters(
+                decoded.where(F.col(ERROR).isNotNull()),
+                pipeline=plan.name,
+                run_id=plan.run_id,
+                event_type_column=spec.event_type_field,
+            )
+        ]
+        if config.decoding.unrouted == "dead_letter" and report.unrouted:
+            unrouted = decoded.where(
+                F.col(ERROR).isNull() & ~F.coalesce(type_col.isin(sorted(handled)), F.lit(False))
+            ).withColumn(
+                ERROR,
+                F.struct(
+                    F.lit(Reason.UNKNOWN_EVENT_TYPE.value).alias("reason"),
+                    F.concat(
+                        F.lit("no executor handles event type "),
+                        F.coalesce(type_col, F.lit("null")),
+                    ).alias("message"),
+                ),
+            )
+            dead.append(
+                to_dead_letters(
+                    unrouted,
+                    pipeline=plan.name,
+                    run_id=plan.run_id,
+                    event_type_column=spec.event_type_field,
+                )
+            )
+            report.unrouted_dead_lettered = report.unrouted
+
+        conformance = Conformance(
+            plan.contract,
+            None
+            if replace is None
+            else (
+                (F.col(replace.column) >= F.lit(replace.start))
+                & (F.col(replace.column) < F.lit(replace.end)),
+                f"{replace.column} outside the backfill range [{replace.start}, {replace.end})",
+            ),
+        )
+        outputs: list[DataFrame] = []
+        for bound in plan.executors:
+            n_input = sum(by_type.get(t, 0) for t in bound.event_types)
+            routed = good.where(type_col.isin(list(bound.event_types)))
+            result = run_executor(bound, routed, conformance, input_rows=n_input, level=_LEVEL)
+            results.append(result)
+            report.executors.append(
+                ExecutorCounts(
+                    bound.name,
+                    bound.version,
+                    result.input,
+                    result.filtered,
+                    result.output,
+                    result.dead_lettered,
+                )
+            )
+            ok = result.conformed.where(F.col(ERROR).isNull())
+            outputs.append(
+                ok.select(
+                    *plan.contract.names,
+                    F.lit(bound.name).alias(EXECUTOR_COL),
+                    F.lit(bound.version).alias(EXECUTOR_VERSION_COL),
+                    F.col(f"{META}.source").alias(SOURCE_COL),
+                    F.current_timestamp().alias(INGESTED_AT_COL),
+                    F.lit(plan.run_id).alias(RUN_ID_COL),
+                )
+            )
+            contract_type = (
+                spec.event_type_field if spec.event_type_field in plan.contract.names else None
+            )
+            dead.append(
+                to_dead_letters(
+                    result.conformed.where(F.col(ERROR).isNotNull()),
+                    pipeline=plan.name,
+                    run_id=plan.run_id,
+                    executor=bound.name,
+                    executor_version=bound.version,
+                    event_type_column=contract_type,
+                )
+            )
+            if result.poison is not None:
+                dead.append(
+                    to_dead_letters(
+                        result.poison,
+                        pipeline=plan.name,
+                        run_id=plan.run_id,
+                        executor=bound.name,
+                        executor_version=bound.version,
+                        event_type_column=spec.event_type_field,
+                    )
+                )
+        report.check()
+        if write:
+            _write(plan, report, outputs, dead, batch_id=batch_id, txn=txn, replace=replace)
+        plan.metrics.emit(spark, report)
+        return report
+    finally:
+        for result in results:
+            result.unpersist()
+        decoded.unpersist()
+
+
+def _write(
+    plan: CompiledPipeline,
+    report: BatchReport,
+    outputs: list[DataFrame],
+    dead: list[DataFrame],
+    *,
+    batch_id: int,
+    txn: Txn | None,
+    replace: DateRange | None,
+) -> None:
+    spark = plan.spark
+    metadata = plan.commit_metadata(batch_id=batch_id, chunk=report.chunk)
+    if report.dead_lettered:
+        letters = _union(dead)
+        assert letters is not None
+        plan.dead_letters.write(spark, letters, txn=txn, user_metadata=metadata)
+        report.dead_letters_written = report.dead_lettered
+    max_share = plan.config.dead_letters.max_share
+    if max_share is not None and report.source_rows:
+        share = report.dead_lettered / report.source_rows
+        if share > max_share:
+            raise PipelineRunError(
+                "DEAD_LETTER_THRESHOLD",
+                f"Batch {batch_id} of pipeline {plan.name!r}: {report.dead_lettered} of "
+                f"{report.source_rows} events ({share:.1%}) went to the dead letters, more than "
+                f"dead_letters.max_share = {max_share:.1%}. The dead letters are written; the "
+                "sink is not. Inspect them (reason column) before resuming.",
+                {"share": share, "max_share": max_share, "batch_id": batch_id},
+            )
+    rows = _union(outputs)
+    if rows is not None and (report.output or replace is not None):
+        report.sink_rows_added = plan.sink.write(
+            spark, rows, txn=txn, user_metadata=metadata, replace=replace
+        )

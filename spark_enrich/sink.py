@@ -1,0 +1,196 @@
+"""The Delta sink: append, or merge on the event key, partitioned, with table properties and
+commit metadata; idempotent per micro-batch and exact per backfill date range."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+from spark_enrich.columns import METADATA_COLUMNS, SOURCE_TYPE
+from spark_enrich.conform import OutputContract
+from spark_enrich.decode import parse_schema
+from spark_enrich.delta_commit import (
+    Txn,
+    commit_settings,
+    delta_table,
+    ensure_table,
+    with_conflict_retry,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
+    from pyspark.sql.types import StructType
+
+METADATA_DDL = (
+    f"_executor STRING, _executor_version STRING, _source {SOURCE_TYPE}, "
+    "_ingested_at TIMESTAMP, _run_id STRING"
+)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Half-open ``[start, end)`` range of ``column`` that a backfill replaces."""
+
+    column: str
+    start: date
+    end: date
+
+    def predicate(self) -> str:
+        column, start, end = self.column, self.start.isoformat(), self.end.isoformat()
+        return f"`{column}` >= '{start}' AND `{column}` < '{end}'"
+
+
+@dataclass(frozen=True)
+class DeltaSink:
+    """The pipeline's output table."""
+
+    path: str | None
+    table: str | None
+    mode: str
+    contract: OutputContract
+    partition_by: tuple[str, ...] = ()
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+    def schema(self) -> StructType:
+        """Contract columns followed by the engine's metadata columns."""
+        return parse_schema(f"{self.contract.ddl()}, {METADATA_DDL}")
+
+    def ensure(self, spark: SparkSession) -> None:
+        """Create the table (schema, partitioning, properties) if it is missing."""
+        ensure_table(
+            spark,
+            path=self.path,
+            table=self.table,
+            schema=self.schema(),
+            partition_by=self.partition_by,
+            properties=self.properties,
+        )
+
+    def read(self, spark: SparkSession) -> DataFrame:
+        """The output table."""
+        reader = spark.read.format("delta")
+        return reader.load(self.path) if self.path else reader.table(str(self.table))
+
+    def write(
+        self,
+        spark: SparkSession,
+        rows: DataFrame,
+        *,
+        txn: Txn | None,
+        user_metadata: str,
+        replace: DateRange | None = None,
+    ) -> int:
+        """Write ``rows`` (contract + metadata columns) and return how many rows were added.
+
+        ``replace`` overwrites exactly that date range (backfills); otherwise ``merge`` mode
+        inserts only keys not in the table yet and ``append`` mode appends. ``txn`` makes the
+        commit idempotent: Delta skips it when the same (app id, version) already committed.
+        """
+        self.ensure(spark)
+        columns = [*self.contract.names, *METADATA_COLUMNS]
+        rows = rows.select(*columns)
+        if replace is not None:
+            return self._replace(spark, rows, replace, txn, user_metadata)
+        if self.mode == "merge":
+            return self._merge(spark, rows, txn, user_metadata)
+        return self._append(spark, rows, txn, user_metadata)
+
+    def _writer_target(self, writer: DataFrameWriter) -> None:
+        if self.path:
+            writer.save(self.path)
+        else:
+            writer.saveAsTable(str(self.table))
+
+    def _append(
+        self, spark: SparkSession, rows: DataFrame, txn: Txn | None, user_metadata: str
+    ) -> int:
+        def append() -> None:
+            writer = rows.write.format("delta").mode("append").option("userMetadata", user_metadata)
+            if txn is not None:
+                writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
+            self._writer_target(writer)
+
+        version = self._version(spark)
+        with_conflict_retry(append, what="sink append")
+        return self._rows_added(spark, version, "numOutputRows", user_metadata)
+
+    def _replace(
+        self,
+        spark: SparkSession,
+        rows: DataFrame,
+        replace: DateRange,
+        txn: Txn | None,
+        user_metadata: str,
+    ) -> int:
+        key = list(self.contract.key)
+        deduped = rows.dropDuplicates(key) if self.mode == "merge" else rows
+
+        def overwrite() -> None:
+            with commit_settings(spark, txn=txn, user_metadata=user_metadata):
+                writer = (
+                    deduped.write.format("delta")
+                    .mode("overwrite")
+                    .option("replaceWhere", replace.predicate())
+                )
+                self._writer_target(writer)
+
+        version = self._version(spark)
+        with_conflict_retry(overwrite, what="sink replace")
+        return self._rows_added(spark, version, "numOutputRows", user_metadata)
+
+    def _merge(
+        self, spark: SparkSession, rows: DataFrame, txn: Txn | None, user_metadata: str
+    ) -> int:
+        key = list(self.contract.key)
+        # MERGE needs unique source keys; duplicates within one batch are the same event.
+        source = rows.dropDuplicates(key)
+        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
+        target = delta_table(spark, path=self.path, table=self.table)
+
+        def merge() -> None:
+            with commit_settings(spark, txn=txn, user_metadata=user_metadata):
+                (
+                    target.alias("t")
+                    .merge(source.alias("s"), condition)
+                    .whenNotMatchedInsertAll()
+                    .execute()
+                )
+
+        version = self._version(spark)
+        with_conflict_retry(merge, what="sink merge")
+        return self._rows_added(spark, version, "numTargetRowsInserted", user_metadata)
+
+    def _version(self, spark: SparkSession) -> int:
+        row = delta_table(spark, path=self.path, table=self.table).history(1).first()
+        return int(row["version"]) if row is not None else -1
+
+    def _rows_added(self, spark: SparkSession, before: int, metric: str, marker: str) -> int:
+        """Rows added by our commit after ``before`` (0 when Delta skipped an idempotent retry);
+        ``marker`` (the commit's user metadata) tells our commit from a concurrent writer's."""
+        history = delta_table(spark, path=self.path, table=self.table).history(20)
+        ours = (F.col("version") > before) & (F.col("userMetadata") == marker)
+        added = 0
+        for row in history.where(ours).collect():
+            metrics = row["operationMetrics"] or {}
+            added += int(metrics.get(metric, 0) or 0)
+        return added
+
+
+def user_metadata(
+    pipeline: str, config_hash: str, executors: Sequence[tuple[str, str]], **extra: object
+) -> str:
+    """The JSON recorded in every commit: pipeline, config hash and executor versions."""
+    return json.dumps(
+        {
+            "pipeline": pipeline,
+            "config_hash": config_hash,
+            "executors": {name: version for name, version in executors},
+            **extra,
+        },
+        sort_keys=True,
+    )
