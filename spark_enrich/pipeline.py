@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +164,32 @@ class Pipeline:
         from spark_enrich.runtime.batch import run_batch
 
         return run_batch(self.plan, source=source, start=start, end=end)
+
+    def run_stream(
+        self, *, source: str | None = None, available_now: bool | None = None
+    ) -> RunReport:
+        """Run the stream until it drains (available-now), fails, or gets SIGTERM/SIGINT."""
+        from spark_enrich.runtime.stream import run_stream
+
+        return run_stream(self.plan, source=source, available_now=available_now)
+
+    def backfill(
+        self,
+        start: date,
+        end: date,
+        *,
+        chunk_size: timedelta | None = None,
+        force: bool = False,
+        source: str | None = None,
+        progress: bool | None = None,
+    ) -> RunReport:
+        """Reprocess ``[start, end)`` in chunks, replacing exactly that range of the output."""
+        from spark_enrich.runtime.backfill import backfill
+
+        return backfill(
+            self.plan, start, end, chunk_size=chunk_size, force=force, source=source,
+            progress=progress,
+        )  # fmt: skip
 
     def output(self) -> DataFrame:
         """The sink table."""

@@ -73,6 +73,11 @@ def process_batch(
     """
     spark, spec, config = plan.spark, plan.decode_spec, plan.config
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
+    # Row ids identify rows within this batch (for isolating poison rows); stable because the
+    # decoded batch is persisted before anything reads it twice.
+    envelope = envelope.withColumn(
+        META, F.col(META).withField("row_id", F.monotonically_increasing_id())
+    )
     decoded = decode(envelope, spec).persist(_LEVEL)
     results: list[ExecutorResult] = []
     try:

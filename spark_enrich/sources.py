@@ -5,7 +5,7 @@ key and headers, source coordinates, a row id) — so that everything after is o
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column
@@ -35,7 +35,8 @@ def kafka_envelope(raw: DataFrame, source_name: str) -> DataFrame:
     """Envelope of a frame with Spark's Kafka source schema (batch or streaming)."""
     headers = F.col("headers") if "headers" in raw.columns else F.lit(None).cast(HEADERS_TYPE)
     meta = F.struct(
-        F.monotonically_increasing_id().alias("row_id"),
+        # Set per batch by process_batch: monotonically_increasing_id() is batch-only.
+        F.lit(None).cast("bigint").alias("row_id"),
         F.col("value").alias("raw"),
         F.col("key").alias("kafka_key"),
         headers.cast(HEADERS_TYPE).alias("kafka_headers"),
@@ -69,7 +70,8 @@ def table_envelope(
         payload = F.to_json(F.struct(*[F.col(f"`{c}`") for c in data_columns]))
     file = F.col("_metadata.file_path") if with_file else None
     meta = F.struct(
-        F.monotonically_increasing_id().alias("row_id"),
+        # Set per batch by process_batch: monotonically_increasing_id() is batch-only.
+        F.lit(None).cast("bigint").alias("row_id"),
         payload.cast("binary").alias("raw"),
         F.lit(None).cast("binary").alias("kafka_key"),
         F.lit(None).cast(HEADERS_TYPE).alias("kafka_headers"),
@@ -109,6 +111,10 @@ def _date_filter(column: str, start: date | None, end: date | None) -> Column | 
     return cond
 
 
+def _epoch_ms(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
+
+
 def delta_version(spark: SparkSession, path: str) -> int:
     """The current version of the Delta table at ``path``."""
     from delta.tables import DeltaTable
@@ -138,7 +144,17 @@ def read_batch(
     kind = source.kind
     if kind == "kafka":
         raw = spark.read.format("kafka").options(**kafka_options(source))
-        raw = raw.option("startingOffsets", "earliest").option("endingOffsets", "latest")
+        # A date range selects records by their Kafka timestamp (backfills from topics that
+        # still hold the data); partitions without records in range contribute nothing.
+        if start is not None:
+            raw = raw.option("startingTimestamp", str(_epoch_ms(start)))
+            raw = raw.option("startingOffsetsByTimestampStrategy", "latest")
+        else:
+            raw = raw.option("startingOffsets", "earliest")
+        if end is not None:
+            raw = raw.option("endingTimestamp", str(_epoch_ms(end)))
+        else:
+            raw = raw.option("endingOffsets", "latest")
         return kafka_envelope(raw.load(), source.name)
     column = date_column or getattr(source, "date_column", None)
     try:

@@ -237,10 +237,16 @@ class LocalKafkaBroker:
         class_path = os.pathsep.join(str(p) for p in ensure_broker_jars())
         folder = Path(data_dir or tempfile.mkdtemp(prefix="spark-enrich-kafka-"))
         folder.mkdir(parents=True, exist_ok=True)
-        client_port = port or free_port()
-        controller_port = free_port()
+        ports_file = folder / "ports.json"
+        previous = json.loads(ports_file.read_text()) if ports_file.is_file() else {}
+        # A restarted broker comes back on its old ports so that clients find it again.
+        client_port = port or previous.get("port") or free_port()
+        controller_port = previous.get("controller_port") or free_port()
         while controller_port == client_port:
             controller_port = free_port()
+        if previous:
+            _require_free(client_port)
+        ports_file.write_text(json.dumps({"port": client_port, "controller_port": controller_port}))
         props = _write_config(folder, client_port, controller_port)
         log_file = folder / "broker.log"
         java_cmd = [
@@ -255,16 +261,18 @@ class LocalKafkaBroker:
             "-cp",
             class_path,
         ]
-        fmt = subprocess.run(
-            [*java_cmd, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props)],
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        if fmt.returncode != 0:
-            raise BrokerError(
-                "FORMAT_FAILED",
-                f"Formatting the KRaft log directory failed: {fmt.stderr.strip()[-2000:]}",
-                {"data_dir": str(folder)},
+        # An existing log directory is a restart: keep its topics and offsets (no format).
+        if not (folder / "logs" / "meta.properties").is_file():
+            storage = ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props)]
+            fmt = subprocess.run(
+                [*java_cmd, *storage], capture_output=True, text=True, timeout=120, check=False
             )
+            if fmt.returncode != 0:
+                raise BrokerError(
+                    "FORMAT_FAILED",
+                    f"Formatting the KRaft log directory failed: {fmt.stderr.strip()[-2000:]}",
+                    {"data_dir": str(folder)},
+                )
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 [*java_cmd, "kafka.Kafka", str(props)],

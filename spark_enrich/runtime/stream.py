@@ -1,0 +1,203 @@
+"""Streaming runtime: ``readStream`` of a Kafka topic or Delta table, each micro-batch handed to
+:func:`~spark_enrich.process.process_batch` from ``foreachBatch`` — the same function batch and
+backfill use. Writes are idempotent per micro-batch (Delta ``txnAppId``/``txnVersion``), so a
+crash and restart from the checkpoint leaves no duplicate and no gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from spark_enrich.accounting import BatchReport, RunReport
+from spark_enrich.delta_commit import Txn
+from spark_enrich.errors import PipelineRunError
+from spark_enrich.process import process_batch
+from spark_enrich.sources import read_stream
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from pyspark.sql.streaming.query import StreamingQuery
+
+    from spark_enrich.plan import CompiledPipeline
+
+log = logging.getLogger(__name__)
+FINGERPRINT_FILE = "spark_enrich.json"
+
+
+def txn_app_id(pipeline: str, checkpoint: str) -> str:
+    """The Delta ``txnAppId`` of a stream: pipeline and checkpoint together, so that a new
+    checkpoint (whose batch ids restart at 0) can never be mistaken for replays of the old one."""
+    digest = hashlib.sha256(str(Path(checkpoint).resolve()).encode()).hexdigest()[:16]
+    return f"spark-enrich:{pipeline}:{digest}"
+
+
+def source_fingerprint(source: Any) -> dict[str, Any]:
+    """What must not change under an existing checkpoint: the source's identity and position."""
+    if source.kind == "kafka":
+        return {
+            "kind": "kafka",
+            "name": source.name,
+            "topics": sorted(source.topics) if source.topics else None,
+            "pattern": source.pattern,
+        }
+    return {"kind": source.kind, "name": source.name, "path": source.path, "table": source.table}
+
+
+def check_checkpoint(checkpoint: str, pipeline: str, source: Any) -> None:
+    """Refuse a checkpoint written for other sources; record ours on first use.
+
+    Raises:
+        PipelineRunError: ``CHECKPOINT_INCOMPATIBLE`` naming what changed.
+    """
+    folder = Path(checkpoint)
+    record = folder / FINGERPRINT_FILE
+    expected = {"pipeline": pipeline, "source": source_fingerprint(source)}
+    if record.is_file():
+        found = json.loads(record.read_text())
+        if found != expected:
+            raise PipelineRunError(
+                "CHECKPOINT_INCOMPATIBLE",
+                f"Checkpoint {checkpoint} was written for {json.dumps(found, sort_keys=True)}, "
+                f"but the pipeline now reads {json.dumps(expected, sort_keys=True)}. Its offsets "
+                "would silently skip or reprocess events. Restore the previous source settings, "
+                "or point runtime.stream.checkpoint at a new folder (and backfill the gap).",
+                {"checkpoint": checkpoint, "found": found, "expected": expected},
+            )
+        return
+    if folder.is_dir() and any(folder.iterdir()):
+        raise PipelineRunError(
+            "CHECKPOINT_INCOMPATIBLE",
+            f"Checkpoint {checkpoint} exists but was not written by spark-enrich (no "
+            f"{FINGERPRINT_FILE}); refusing to guess which sources it belongs to.",
+            {"checkpoint": checkpoint},
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(expected, sort_keys=True, indent=2))
+
+
+@dataclass
+class StreamRun:
+    """A running (or finished) stream and the reports of its micro-batches."""
+
+    query: StreamingQuery
+    reports: list[BatchReport] = field(default_factory=list)
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+
+    def report(self, pipeline: str, run_id: str) -> RunReport:
+        return RunReport(pipeline, run_id, list(self.reports))
+
+
+def start_stream(
+    plan: CompiledPipeline,
+    *,
+    source: str | None = None,
+    available_now: bool | None = None,
+) -> StreamRun:
+    """Start the stream and return at once.
+
+    Args:
+        plan: the compiled pipeline.
+        source: the source to stream (default: the first Kafka or Delta source).
+        available_now: override the configured trigger: drain what is there and stop.
+    """
+    config = plan.config
+    stream_cfg = config.runtime.stream
+    if stream_cfg is None or not stream_cfg.checkpoint:
+        raise PipelineRunError(
+            "NO_STREAM_RUNTIME",
+            f"Pipeline {config.name!r} has no runtime.stream.checkpoint; streaming needs one.",
+            {},
+        )
+    if source is not None:
+        src = config.source(source)
+    else:
+        candidates = [s for s in config.sources if s.kind in ("kafka", "delta")]
+        if not candidates:
+            raise PipelineRunError(
+                "SOURCE_NOT_STREAMABLE",
+                f"Pipeline {config.name!r} has no kafka or delta source",
+                {},
+            )
+        src = candidates[0]
+    checkpoint = str(stream_cfg.checkpoint)
+    check_checkpoint(checkpoint, config.name, src)
+    app_id = txn_app_id(config.name, checkpoint)
+    envelope = read_stream(plan.spark, src)
+    reports: list[BatchReport] = []
+
+    def on_batch(batch: DataFrame, batch_id: int) -> None:
+        reports.append(process_batch(plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id)))
+
+    writer = envelope.writeStream.foreachBatch(on_batch).option("checkpointLocation", checkpoint)
+    writer = writer.queryName(f"spark-enrich-{config.name}")
+    trigger = stream_cfg.trigger
+    if available_now or (available_now is None and trigger.kind == "available_now"):
+        writer = writer.trigger(availableNow=True)
+    else:
+        seconds = int(trigger.interval.total_seconds()) if trigger.kind == "processing_time" else 10
+        writer = writer.trigger(processingTime=f"{seconds} seconds")
+    return StreamRun(writer.start(), reports)
+
+
+def await_stream(
+    run: StreamRun, *, handle_signals: bool = True, timeout: float | None = None
+) -> None:
+    """Block until the stream ends; SIGTERM/SIGINT stop it after the current micro-batch.
+
+    Raises:
+        PipelineRunError: ``STREAM_FAILED`` when the query failed (the cause is attached).
+    """
+    previous: dict[signal.Signals, Any] = {}
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        log.warning("signal %s: stopping after the current micro-batch", signum)
+        run.stop_requested.set()
+
+    if handle_signals and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, request_stop)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        query = run.query
+        while query.isActive:
+            if run.stop_requested.is_set() or (
+                deadline is not None and time.monotonic() > deadline
+            ):
+                while query.isActive and query.status.get("isTriggerActive"):
+                    time.sleep(0.2)
+                query.stop()
+                break
+            query.awaitTermination(1)
+        error = query.exception()
+        if error is not None:
+            raise PipelineRunError(
+                "STREAM_FAILED",
+                f"Stream {query.name} failed: {str(error).splitlines()[0][:2000]}. Restart it: it "
+                "resumes from its checkpoint without loss or duplicates.",
+                {"query": query.name},
+            ) from error
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_stream(
+    plan: CompiledPipeline,
+    *,
+    source: str | None = None,
+    available_now: bool | None = None,
+    handle_signals: bool = True,
+) -> RunReport:
+    """Run the stream until it ends (available-now), fails or is stopped by a signal."""
+    run = start_stream(plan, source=source, available_now=available_now)
+    await_stream(run, handle_signals=handle_signals)
+    return run.report(plan.name, plan.run_id)
