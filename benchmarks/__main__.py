@@ -1,0 +1,43 @@
+"""``python -m benchmarks {batch,stream,latency}`` — see each module's docstring."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="Scratch folder (default: temp)."
+    )
+    sub = parser.add_subparsers(dest="case", required=True)
+    b = sub.add_parser("batch", help="Demo batch run vs hand-written job vs passthrough.")
+    b.add_argument("--events", type=int, default=1_000_000)
+    b.add_argument("--repeat", type=int, default=1)
+    s = sub.add_parser("stream", help="Stream throughput vs Kafka->Delta passthrough.")
+    s.add_argument("--events", type=int, default=300_000)
+    s.add_argument("--max-offsets", type=int, default=100_000)
+    lat = sub.add_parser("latency", help="Produce->committed latency at a fixed rate.")
+    lat.add_argument("--rate", type=int, default=1000)
+    lat.add_argument("--seconds", type=int, default=60)
+    lat.add_argument("--trigger-seconds", type=int, default=1)
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="spark-enrich-bench-"))
+    if args.case == "batch":
+        from benchmarks.batch import main as batch
+
+        batch(args.events, workdir, args.repeat)
+    elif args.case == "stream":
+        from benchmarks.stream import throughput
+
+        throughput(args.events, workdir, args.max_offsets)
+    else:
+        from benchmarks.stream import latency
+
+        latency(args.rate, args.seconds, workdir, args.trigger_seconds)
+
+
+if __name__ == "__main__":
+    main()
