@@ -110,6 +110,9 @@ def conform(
         )
         error = F.when(condition, value) if error is None else error.when(condition, value)
     error_col = error.otherwise(F.lit(None)) if error is not None else F.lit(None)
+    if ERROR in present:
+        # An error set inside the executor (an enrichment-service failure) comes first.
+        error_col = F.coalesce(F.col(ERROR), error_col)
     return df.select(*casts, F.col(META), error_col.alias(ERROR))
 
 

@@ -84,13 +84,14 @@ class Pipeline:
     def decoded_sample(self, *, limit: int = 100, source: str | None = None) -> DataFrame:
         """Decoded events (good and bad, with ``_se_error``) from the batch source."""
         from spark_enrich.decode import decode
+        from spark_enrich.process import with_row_ids
         from spark_enrich.sources import read_batch
 
         batch_cfg = self.config.runtime.batch
         src = self.config.source(
             source or (batch_cfg.source if batch_cfg else self.config.sources[0].name)
         )
-        return decode(read_batch(self.spark, src).limit(limit), self.plan.decode_spec)
+        return decode(with_row_ids(read_batch(self.spark, src).limit(limit)), self.plan.decode_spec)
 
     def preview(
         self, executor: str, sample: DataFrame | None = None, *, limit: int = 100
@@ -198,3 +199,29 @@ class Pipeline:
     def dead_letters(self) -> DataFrame:
         """The dead-letter table."""
         return self.plan.dead_letters.read(self.spark)
+
+    def replay(self, reason: str | None = None, since: date | None = None) -> ReplayReport:
+        """Re-run the unreplayed dead letters through this pipeline, after a fix.
+
+        Successes are written to the sink like any batch and their dead-letter rows are marked
+        (``replayed_at``, ``replay_run_id``); events that fail again stay unmarked. Nothing is
+        deleted. See :mod:`spark_enrich.replay` for the rules.
+
+        Args:
+            reason: replay only dead letters with this reason code (e.g. ``executor_error``).
+            since: replay only those dead-lettered at or after this time (a ``datetime``; a
+                plain date means its midnight; UTC when naive).
+
+        Returns:
+            The counts of the replay and the accounting of its batch.
+
+        Example:
+            >>> Pipeline.from_yaml("pipelines/demo.yaml").replay("executor_error")  # doctest: +SKIP
+        """
+        from spark_enrich.replay import replay
+
+        return replay(self.plan, reason=reason, since=since)
+
+
+if TYPE_CHECKING:
+    from spark_enrich.replay import ReplayReport

@@ -16,6 +16,7 @@ from spark_enrich.decode import DecodeSpec, parse_schema
 from spark_enrich.executing import BoundExecutor
 from spark_enrich.metrics import MetricsSink
 from spark_enrich.registry import ExecutorRegistry, default_registry
+from spark_enrich.services import make_service_call
 from spark_enrich.sink import DeltaSink, user_metadata
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ def compile_pipeline(
         params_model = cls.spec.params_model
         params = params_model.model_validate(ex_cfg.params) if params_model else None
         tables = {name: _table_loader(spark, config.table(name)) for name in cls.spec.tables}
-        context = EnrichContext(tables, executor=cls.spec.name)
+        services = {name: make_service_call(config.service(name)) for name in cls.spec.services}
+        context = EnrichContext(tables, services, executor=cls.spec.name)
         bound.append(BoundExecutor(cls(params), context))
     contract = contract_from_config(config.output.columns, config.output.key)
     sink = DeltaSink(

@@ -43,6 +43,15 @@ def _union(frames: list[DataFrame]) -> DataFrame | None:
     return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
 
 
+def with_row_ids(envelope: DataFrame) -> DataFrame:
+    """Number the rows of one batch (``_se_meta.row_id``): poison-row isolation and service
+    calls use it. ``monotonically_increasing_id`` is batch-only, so this runs per batch; the
+    ids are stable because the decoded batch is persisted before anything reads it twice."""
+    return envelope.withColumn(
+        META, F.col(META).withField("row_id", F.monotonically_increasing_id())
+    )
+
+
 def process_batch(
     plan: CompiledPipeline,
     envelope: DataFrame,
@@ -73,12 +82,7 @@ def process_batch(
     """
     spark, spec, config = plan.spark, plan.decode_spec, plan.config
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
-    # Row ids identify rows within this batch (for isolating poison rows); stable because the
-    # decoded batch is persisted before anything reads it twice.
-    envelope = envelope.withColumn(
-        META, F.col(META).withField("row_id", F.monotonically_increasing_id())
-    )
-    decoded = decode(envelope, spec).persist(_LEVEL)
+    decoded = decode(with_row_ids(envelope), spec).persist(_LEVEL)
     results: list[ExecutorResult] = []
     try:
         type_col = F.col(spec.event_type_field)

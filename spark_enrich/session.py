@@ -9,6 +9,7 @@ session) it reuses the running session and never overrides settings the cluster 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,6 +111,9 @@ def get_spark(
     check_java()
     # Keep the driver and its block manager on loopback: a local session needs no other network.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers (pandas UDFs, service calls) must run this interpreter, with its packages,
+    # not whatever `python3` comes first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings = local_defaults(ui=ui)
     settings["spark.sql.extensions"] = DELTA_EXTENSION
     settings["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG

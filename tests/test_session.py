@@ -100,3 +100,18 @@ def test_unresolvable_jar_fails_with_a_message_that_names_it(tmp_path: Path) -> 
     assert "ERROR_CLASS SPARK_START_FAILED" in result.stdout
     assert "org.example.missing:no-such-jar:0.0.1" in result.stdout
     assert "Maven Central" in result.stdout
+
+
+def test_python_workers_run_this_interpreter(spark: SparkSession) -> None:
+    # Regression: workers used the first `python3` on PATH, which lacked pandas, so every
+    # mapInPandas call (enrichment services) failed with ModuleNotFoundError.
+    import pandas as pd
+
+    def where(batches):  # type: ignore[no-untyped-def]
+        import sys as worker_sys
+
+        for _ in batches:
+            yield pd.DataFrame({"exe": [worker_sys.executable]})
+
+    found = spark.range(1).mapInPandas(where, "exe STRING").first()
+    assert found is not None and found.exe == sys.executable
