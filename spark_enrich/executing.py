@@ -220,12 +220,16 @@ def run_executor(
             {"executor": bound.name},
         ) from failure
     poison_ids = _find_poison(bound, routed, contract)
-    if not poison_ids or len(poison_ids) > MAX_POISON_ROWS:
+    # Every row of a batch failing is a broken executor, not poison: dead-lettering the whole
+    # batch would hide a bad deploy. A single-row batch cannot tell the two apart.
+    every_row = len(poison_ids) == input_rows > 1
+    if not poison_ids or len(poison_ids) > MAX_POISON_ROWS or every_row:
         raise PipelineRunError(
             "EXECUTOR_FAILED",
-            f"Executor {bound.name!r} failed and {len(poison_ids)} failing rows were isolated "
-            f"(limit {MAX_POISON_ROWS}); not a poison row but a broken executor: {message}",
-            {"executor": bound.name, "isolated": len(poison_ids)},
+            f"Executor {bound.name!r} failed and {len(poison_ids)} of its {input_rows} rows "
+            f"fail (limit {MAX_POISON_ROWS}, and not all of them); not a poison row but a "
+            f"broken executor: {message}",
+            {"executor": bound.name, "isolated": len(poison_ids), "input": input_rows},
         ) from failure
     row_id = F.col(f"{META}.row_id")
     rest = routed.where(~row_id.isin(poison_ids))

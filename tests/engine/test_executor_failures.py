@@ -1,0 +1,137 @@
+"""Executors that break their contract or raise at run time, through the processing function:
+contract errors name the executor and stage; a poison row is isolated and dead-lettered while
+the rest reaches the sink; an executor failing on every row fails the batch."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from engine_kit import CONTRACT_DDL, build_config, config_dict, raw, registry_with, visible
+from engine_kit import envelope as make_envelope
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from spark_enrich import Executor, ExecutorContractError, Pipeline
+from spark_enrich.errors import PipelineRunError
+from spark_enrich.process import process_batch
+
+AT_10 = datetime(2026, 1, 5, 10, 0)
+DAY = date(2026, 1, 5)
+
+
+def _complete(df: DataFrame) -> DataFrame:
+    return df.withColumns({"event_date": F.to_date("event_time"), "value": F.col("x")})
+
+
+class ReturnsNothing(Executor):
+    def featurise(self, df: DataFrame) -> DataFrame:
+        df.withColumn("y", F.lit(1))  # forgot the return
+        return None  # type: ignore[return-value]
+
+
+class DropsMeta(Executor):
+    def normalise(self, df: DataFrame) -> DataFrame:
+        return _complete(df).select("event_id", "event_type", "event_time", "event_date", "value")
+
+
+class Misspelt(Executor):
+    def filter(self, df: DataFrame) -> DataFrame:
+        return df.where(F.col("xx") != "drop")
+
+
+class NoValue(Executor):
+    def normalise(self, df: DataFrame) -> DataFrame:
+        return df.withColumn("event_date", F.to_date("event_time"))
+
+
+class Poison(Executor):
+    def normalise(self, df: DataFrame) -> DataFrame:
+        boom = F.when(F.col("x") == "boom", F.raise_error(F.lit("boom")))
+        return _complete(df).withColumn("value", boom.otherwise(F.col("x")))
+
+
+class AlwaysFails(Executor):
+    def normalise(self, df: DataFrame) -> DataFrame:
+        return _complete(df).withColumn("value", F.raise_error(F.concat(F.lit("no "), "x")))
+
+
+REGISTRY = registry_with(
+    ("returns_nothing", "1", ["click"], ReturnsNothing),
+    ("drops_meta", "1", ["click"], DropsMeta),
+    ("misspelt", "1", ["click"], Misspelt),
+    ("no_value", "1", ["click"], NoValue),
+    ("poison", "1", ["click"], Poison),
+    ("always_fails", "1", ["click"], AlwaysFails),
+)
+CLICKS = [raw("c1", x="a"), raw("c2", x="boom"), raw("c3", x="c"), raw("v1", "view", "v")]
+
+
+def pipeline(spark: SparkSession, tmp_path: Path, name: str) -> Pipeline:
+    config = build_config(config_dict(tmp_path, [name]), REGISTRY)
+    return Pipeline(config, spark=spark, registry=REGISTRY)
+
+
+def process(spark: SparkSession, p: Pipeline, *, write: bool = False):  # type: ignore[no-untyped-def]
+    return process_batch(p.plan, make_envelope(spark, CLICKS), batch_id=0, write=write)
+
+
+@pytest.mark.parametrize(
+    ("name", "error_class", "stage"),
+    [
+        ("returns_nothing", "STAGE_RETURNED_NON_DATAFRAME", "featurise"),
+        ("drops_meta", "ENGINE_COLUMN_DROPPED", "normalise"),
+        ("misspelt", "STAGE_FAILED", "filter"),
+    ],
+)
+def test_stage_contract_errors_name_executor_and_stage(
+    spark: SparkSession, tmp_path: Path, name: str, error_class: str, stage: str
+) -> None:
+    with pytest.raises(ExecutorContractError) as caught:
+        process(spark, pipeline(spark, tmp_path, name))
+    assert caught.value.error_class == error_class
+    assert caught.value.message_parameters["executor"] == name
+    assert caught.value.message_parameters["stage"] == stage
+
+
+def test_missing_non_nullable_output_column_is_a_contract_error(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    with pytest.raises(ExecutorContractError) as caught:
+        process(spark, pipeline(spark, tmp_path, "no_value"))
+    assert caught.value.error_class == "MISSING_OUTPUT_COLUMN"
+    assert caught.value.message_parameters == {"executor": "no_value", "missing": ["value"]}
+
+
+def test_poison_row_is_dead_lettered_and_the_rest_reaches_the_sink(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    p = pipeline(spark, tmp_path, "poison")
+    report = process(spark, p, write=True)
+    (counts,) = report.executors
+    assert (counts.input, counts.filtered, counts.output, counts.dead_lettered) == (3, 0, 2, 1)
+    assert report.violations() == []
+    expected = spark.createDataFrame(
+        [("c1", "click", AT_10, DAY, "a", None), ("c3", "click", AT_10, DAY, "c", None)],
+        CONTRACT_DDL,
+    )
+    assert_df_equality(visible(p.output()), expected, ignore_row_order=True, ignore_nullable=True)
+    letters = p.dead_letters().select(
+        "reason", "executor", F.col("raw_payload").cast("string").alias("raw")
+    )
+    assert_df_equality(
+        letters,
+        spark.createDataFrame(
+            [("executor_error", "poison", CLICKS[1])], "reason STRING, executor STRING, raw STRING"
+        ),
+        ignore_nullable=True,
+    )
+
+
+def test_executor_failing_on_every_row_fails_the_batch(spark: SparkSession, tmp_path: Path) -> None:
+    with pytest.raises(PipelineRunError) as caught:
+        process(spark, pipeline(spark, tmp_path, "always_fails"))
+    assert caught.value.error_class == "EXECUTOR_FAILED"
+    assert caught.value.message_parameters["executor"] == "always_fails"
