@@ -11,6 +11,8 @@ from spark_enrich.process import process_batch
 from spark_enrich.sources import delta_version, read_batch
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from spark_enrich.plan import CompiledPipeline
 
 
@@ -24,16 +26,18 @@ def run_batch(
 ) -> RunReport:
     """Process the batch source (``runtime.batch.source`` unless named) once.
 
-    For a Delta source the commits carry an idempotency id made of the pipeline, the range and
-    the source table's version, so re-running on an unchanged source writes nothing twice even
-    in ``append`` mode; ``merge`` mode is idempotent by key in any case.
+    For a Delta source the commits carry an idempotency id made of the pipeline, the source
+    table (its Delta id), the range and the table's version, so re-running on an unchanged
+    source writes nothing twice even in ``append`` mode; ``merge`` mode is idempotent by key in
+    any case.
     """
     config = plan.config
     batch_cfg = config.runtime.batch
     src = config.source(source or (batch_cfg.source if batch_cfg else config.sources[0].name))
-    version = None
+    version = table_id = None
     if src.kind == "delta" and src.path:
         version = delta_version(plan.spark, src.path)
+        table_id = _table_id(plan.spark, src.path)
     envelope = read_batch(
         plan.spark,
         src,
@@ -44,6 +48,16 @@ def run_batch(
     )
     txn = None
     if version is not None:
-        txn = Txn(f"spark-enrich:{config.name}:batch:{src.name}:{start}:{end}", version)
+        # Delta skips a commit whose txn version is not above the last one of its app id, so the
+        # app id names the source table itself (its Delta id, new when the table is recreated):
+        # a recreated source restarts at version 0 and must not be skipped as already written.
+        txn = Txn(f"spark-enrich:{config.name}:batch:{src.name}:{table_id}:{start}:{end}", version)
     report = process_batch(plan, envelope, batch_id=0, txn=txn, write=write)
     return RunReport(config.name, plan.run_id, [report])
+
+
+def _table_id(spark: SparkSession, path: str) -> str:
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).detail().select("id").first()
+    return str(row[0]) if row is not None else path
