@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 PAYLOAD = "_se_payload"
 """The envelope column holding the payload text to decode."""
 _CORRUPT = "_se_corrupt_record"
+_ANY_OBJECT = "MAP<STRING, STRING>"
 # ISO-8601 with optional 'T', fraction and zone; explicit so that Spark's special strings
 # ('now', 'yesterday', 'epoch') never parse: they would make decoding depend on the clock.
 ISO_TIMESTAMP = "yyyy-MM-dd['T'][' ']HH:mm:ss[.SSSSSS][.SSS][XXX]"
@@ -99,7 +100,8 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
         )
     checks += [
         (
-            payload.isNull() | (F.trim(payload) == ""),
+            # JSON whitespace too: F.trim strips spaces only.
+            payload.isNull() | payload.rlike(r"^[ \t\r\n]*$"),
             Reason.DECODE_ERROR,
             F.lit("empty payload"),
         ),
@@ -115,6 +117,14 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
                 F.json_array_length(payload).isNotNull(),
                 F.lit("payload is a JSON array; a JSON object was expected"),
             ).otherwise(F.concat(F.lit("payload is not a JSON object: "), _snippet(payload))),
+        ),
+        (
+            # The JSON functions above accept what from_json rejects (unescaped control
+            # characters); a document from_json cannot parse at all must not be blamed on its
+            # first field below. Parsing values as text fails on syntax only, never on types.
+            F.from_json(payload, _ANY_OBJECT).isNull(),
+            Reason.DECODE_ERROR,
+            F.concat(F.lit("payload is not valid JSON: "), _snippet(payload)),
         ),
     ]
     corrupt = F.col(f"_se_parsed.{_CORRUPT}").isNotNull()
