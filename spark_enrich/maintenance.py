@@ -1,0 +1,141 @@
+"""Table maintenance of a pipeline: compact the sink and dead-letter tables (``OPTIMIZE``), drop
+sink rows older than ``sink.retention_days`` and ``VACUUM`` the files they leave behind.
+
+Example:
+    >>> from spark_enrich.config import load_pipeline
+    >>> config = load_pipeline("pipelines/demo.yaml")
+    >>> for table in maintain(config, spark):                      # doctest: +SKIP
+    ...     print(table.summary())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from spark_enrich.delta_commit import delta_table
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from spark_enrich.config import PipelineConfig
+
+__all__ = ["TableMaintenance", "maintain", "retention_column"]
+
+
+@dataclass
+class TableMaintenance:
+    """What maintenance did to one table."""
+
+    role: str
+    """``sink`` or ``dead_letters``."""
+    location: str
+    exists: bool = True
+    files_removed: int = 0
+    """Small files that OPTIMIZE replaced..."""
+    files_added: int = 0
+    """...by this many compacted files."""
+    rows_deleted: int = 0
+    retention_column: str | None = None
+    cutoff: date | None = None
+    vacuumed: bool = False
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        if not self.exists:
+            return f"{self.role} {self.location}: no table yet, nothing to do"
+        parts = [f"optimize compacted {self.files_removed} files into {self.files_added}"]
+        if self.cutoff is not None:
+            parts.append(
+                f"deleted {self.rows_deleted} rows with {self.retention_column} before "
+                f"{self.cutoff.isoformat()}"
+            )
+        if self.vacuumed:
+            parts.append("vacuumed")
+        return f"{self.role} {self.location}: " + "; ".join(parts)
+
+
+def retention_column(config: PipelineConfig) -> str:
+    """The column that retention deletes by: the first date-typed partition column of the
+    contract, else the contract's first date column, else the event-time field."""
+    types = {c.name: str(c.type).strip().lower() for c in config.output.columns}
+    for name in config.sink.partition_by:
+        if types.get(name) == "date":
+            return name
+    for column in config.output.columns:
+        if types[column.name] == "date":
+            return column.name
+    return config.decoding.event_time_field
+
+
+def _exists(spark: SparkSession, path: str | None, table: str | None) -> bool:
+    from delta.tables import DeltaTable
+
+    if path:
+        return bool(DeltaTable.isDeltaTable(spark, path))
+    return bool(spark.catalog.tableExists(str(table)))
+
+
+def _optimize(target: Any, result: TableMaintenance) -> None:
+    row = target.optimize().executeCompaction().select("metrics.*").first()
+    if row is not None:
+        result.files_removed = int(row["numFilesRemoved"] or 0)
+        result.files_added = int(row["numFilesAdded"] or 0)
+
+
+def maintain(
+    config: PipelineConfig,
+    spark: SparkSession,
+    *,
+    vacuum_hours: float | None = None,
+    today: date | None = None,
+) -> list[TableMaintenance]:
+    """OPTIMIZE the sink and the dead-letter table; apply ``sink.retention_days`` and VACUUM.
+
+    With ``sink.retention_days = N``, sink rows whose :func:`retention_column` is before
+    ``today - N days`` are deleted, then the sink is vacuumed (Delta's default retention of
+    removed files unless ``vacuum_hours`` is given). Tables that do not exist yet are skipped.
+
+    Args:
+        config: a validated pipeline configuration.
+        spark: the session (with Delta Lake).
+        vacuum_hours: keep removed files this many hours; Delta refuses values below its
+            ``delta.deletedFileRetentionDuration`` unless its retention check is disabled.
+        today: the day retention counts from (default: today in UTC).
+
+    Returns:
+        One :class:`TableMaintenance` per table: the sink, then the dead letters.
+    """
+    from pyspark.sql import functions as F
+
+    results = []
+    sink = config.sink
+    letters = config.dead_letters
+    for role, path, table in (
+        ("sink", sink.path, sink.table),
+        ("dead_letters", letters.path, letters.table),
+    ):
+        result = TableMaintenance(role, str(path or table))
+        results.append(result)
+        if not _exists(spark, path, table):
+            result.exists = False
+            continue
+        target = delta_table(spark, path=path, table=table)
+        _optimize(target, result)
+        if role != "sink" or sink.retention_days is None:
+            continue
+        today = today or datetime.now(timezone.utc).date()
+        column = retention_column(config)
+        cutoff = today - timedelta(days=sink.retention_days)
+        old = F.col(f"`{column}`") < F.lit(cutoff)
+        result.retention_column, result.cutoff = column, cutoff
+        result.rows_deleted = target.toDF().where(old).count()
+        if result.rows_deleted:
+            target.delete(old)
+        if vacuum_hours is None:
+            target.vacuum()
+        else:
+            target.vacuum(vacuum_hours)
+        result.vacuumed = True
+    return results
