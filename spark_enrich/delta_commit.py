@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ T = TypeVar("T")
 _TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 _TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+_SESSION_COMMIT_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ def commit_settings(
 
     DataFrame writer options only cover appends; MERGE and replaceWhere honour these session
     settings, so the engine sets them around its own commits and always clears them after.
+    Commits made this way in one process are serialised: the settings are shared by threads.
     """
     settings = {}
     if txn is not None:
@@ -46,13 +49,17 @@ def commit_settings(
         settings[_TXN_VERSION] = str(txn.version)
     if user_metadata is not None:
         settings[_USER_METADATA] = user_metadata
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key in settings:
-            spark.conf.unset(key)
+    # The settings belong to the session, which every thread shares (a stream's foreachBatch
+    # and a backfill in one notebook): one commit at a time may hold them, or a commit could
+    # carry another's txn and make Delta skip that other commit as a replay.
+    with _SESSION_COMMIT_LOCK:
+        for key, value in settings.items():
+            spark.conf.set(key, value)
+        try:
+            yield
+        finally:
+            for key in settings:
+                spark.conf.unset(key)
 
 
 def is_conflict(exc: BaseException) -> bool:

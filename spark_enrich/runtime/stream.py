@@ -84,6 +84,15 @@ def check_checkpoint(checkpoint: str, pipeline: str, source: Any) -> None:
     record.write_text(json.dumps(expected, sort_keys=True, indent=2))
 
 
+def processing_interval(trigger: Any) -> str:
+    """Spark's ``processingTime`` of a trigger, in whole milliseconds (``500ms`` stays 500 ms;
+    ``available_now`` configured but overridden falls back to 10 seconds)."""
+    if trigger.kind != "processing_time":
+        return "10 seconds"
+    millis = max(1, round(trigger.interval.total_seconds() * 1000))
+    return f"{millis} milliseconds"
+
+
 @dataclass
 class StreamRun:
     """A running (or finished) stream and the reports of its micro-batches."""
@@ -143,8 +152,7 @@ def start_stream(
     if available_now or (available_now is None and trigger.kind == "available_now"):
         writer = writer.trigger(availableNow=True)
     else:
-        seconds = int(trigger.interval.total_seconds()) if trigger.kind == "processing_time" else 10
-        writer = writer.trigger(processingTime=f"{seconds} seconds")
+        writer = writer.trigger(processingTime=processing_interval(trigger))
     return StreamRun(writer.start(), reports)
 
 
