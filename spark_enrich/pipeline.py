@@ -100,7 +100,8 @@ class Pipeline:
 
         Args:
             executor: the executor's name.
-            sample: decoded events to run on; by default ``limit`` events of the batch source.
+            sample: decoded events to run on (hand-written rows need no ``_se_meta``); by
+                default ``limit`` events of the batch source.
             limit: sample size when ``sample`` is not given.
 
         Returns:
@@ -109,7 +110,7 @@ class Pipeline:
         """
         from pyspark.sql import functions as F
 
-        from spark_enrich.columns import ERROR
+        from spark_enrich.columns import ERROR, META
         from spark_enrich.conform import conform
         from spark_enrich.executing import apply_stages
 
@@ -122,6 +123,11 @@ class Pipeline:
                 .where(F.col(self.config.decoding.event_type_field).isin(list(bound.event_types)))
                 .limit(limit)
             )
+        if META not in sample.columns:
+            # A hand-written sample has no engine column; stages and conform expect one.
+            sample = sample.withColumn(
+                META, F.struct(F.monotonically_increasing_id().alias("row_id"))
+            )
         _, normalised = apply_stages(bound, sample)
         return conform(normalised, self.plan.contract, executor=bound.name)
 
@@ -131,6 +137,8 @@ class Pipeline:
 
         from spark_enrich.columns import ERROR
 
+        if executor is not None:
+            self._bound(executor)  # an unknown name is an error, not an empty explanation
         decoded = self.decoded_sample(limit=1000)
         good = decoded.where(F.col(ERROR).isNull()).drop(ERROR)
         parts = []

@@ -222,6 +222,24 @@ def test_preview_returns_conformed_rows_of_a_hand_written_sample(
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_preview_accepts_a_sample_without_engine_columns(spark: SparkSession, run: Run) -> None:
+    sample = spark.createDataFrame(
+        [("p1", "click", AT_10, "a", "5")],
+        "event_id STRING, event_type STRING, event_time TIMESTAMP, x STRING, n STRING",
+    )
+    actual = run.pipeline.preview("clicks", sample).select(*CONTRACT_COLUMNS, "_se_error")
+    expected = spark.createDataFrame(
+        [("p1", "click", AT_10, DAY, "A", 5, None)],
+        f"{CONTRACT_DDL}, _se_error STRUCT<reason: STRING, message: STRING>",
+    )
+    assert_df_equality(actual, expected, ignore_nullable=True)
+
+
+def test_explain_of_an_executor_not_in_the_pipeline_is_an_error(run: Run) -> None:
+    with pytest.raises(KeyError, match="clickz"):
+        run.pipeline.explain("clickz")
+
+
 def test_explain_has_a_section_per_executor(run: Run) -> None:
     text = run.pipeline.explain()
     assert "== executor clicks 1.0 ==" in text
