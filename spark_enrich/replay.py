@@ -170,7 +170,9 @@ def replay(
     report.selected = letters.count()
     if not report.selected:
         return report
-    events = letters.dropDuplicates([_KEY])
+    # Checkpointed: row ids are numbered per batch, and a shuffled input recomputed (a cache
+    # miss, Delta's MERGE source) would number its rows differently.
+    events = letters.dropDuplicates([_KEY]).localCheckpoint()
     report.events = events.count()
 
     recording = _RecordingDeadLetters(plan.dead_letters.path, plan.dead_letters.table)
