@@ -48,6 +48,7 @@ class BatchReport:
     executors: list[ExecutorCounts] = field(default_factory=list)
     sink_rows_added: int = 0
     dead_letters_written: int = 0
+    """Rows the dead-letter commit inserted (0 on an idempotent re-run of the batch)."""
     chunk: str | None = None
 
     @property

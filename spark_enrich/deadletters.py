@@ -16,6 +16,9 @@ from spark_enrich.delta_commit import (
     commit_settings,
     delta_table,
     ensure_table,
+    read_table,
+    rows_added,
+    table_version,
     with_conflict_retry,
 )
 
@@ -95,8 +98,7 @@ class DeadLetterTable:
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The whole dead-letter table."""
-        reader = spark.read.format("delta")
-        return reader.load(self.path) if self.path else reader.table(str(self.table))
+        return read_table(spark, path=self.path, table=self.table)
 
     def write(
         self,
@@ -105,10 +107,15 @@ class DeadLetterTable:
         *,
         txn: Txn | None,
         user_metadata: str | None,
-    ) -> None:
-        """Insert dead letters whose id is not in the table yet (a re-run adds nothing)."""
+    ) -> int:
+        """Insert dead letters whose id is not in the table yet (a re-run adds nothing).
+
+        Returns:
+            How many rows this write inserted (0 when Delta skipped an idempotent retry).
+        """
         self.ensure(spark)
         target = delta_table(spark, path=self.path, table=self.table)
+        before = table_version(spark, path=self.path, table=self.table)
 
         def merge() -> None:
             with commit_settings(spark, txn=txn, user_metadata=user_metadata):
@@ -120,3 +127,11 @@ class DeadLetterTable:
                 )
 
         with_conflict_retry(merge, what="dead-letter write")
+        return rows_added(
+            spark,
+            path=self.path,
+            table=self.table,
+            after=before,
+            metric="numTargetRowsInserted",
+            marker=user_metadata,
+        )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
 log = logging.getLogger(__name__)
@@ -122,3 +122,40 @@ def delta_table(spark: SparkSession, *, path: str | None, table: str | None):  #
     from delta.tables import DeltaTable
 
     return DeltaTable.forPath(spark, path) if path else DeltaTable.forName(spark, str(table))
+
+
+def read_table(spark: SparkSession, *, path: str | None, table: str | None) -> DataFrame:
+    """The Delta table at ``path`` or named ``table`` as a DataFrame."""
+    reader = spark.read.format("delta")
+    return reader.load(path) if path else reader.table(str(table))
+
+
+def table_version(spark: SparkSession, *, path: str | None, table: str | None) -> int:
+    """The table's current version (-1 for a table without commits)."""
+    row = delta_table(spark, path=path, table=table).history(1).first()
+    return int(row["version"]) if row is not None else -1
+
+
+def rows_added(
+    spark: SparkSession,
+    *,
+    path: str | None,
+    table: str | None,
+    after: int,
+    metric: str,
+    marker: str | None,
+) -> int:
+    """Rows our commit added after version ``after``: 0 when Delta skipped an idempotent
+    retry. ``marker`` (the commit's user metadata) tells our commit from a concurrent writer's.
+    """
+    from pyspark.sql import functions as F
+
+    history = delta_table(spark, path=path, table=table).history(20)
+    ours = F.col("version") > after
+    if marker is not None:
+        ours = ours & (F.col("userMetadata") == marker)
+    added = 0
+    for row in history.where(ours).collect():
+        metrics = row["operationMetrics"] or {}
+        added += int(metrics.get(metric, 0) or 0)
+    return added

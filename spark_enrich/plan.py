@@ -13,6 +13,7 @@ from spark_enrich.conform import OutputContract, contract_from_config
 from spark_enrich.context import EnrichContext
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import DecodeSpec, parse_schema
+from spark_enrich.delta_commit import read_table
 from spark_enrich.executing import BoundExecutor
 from spark_enrich.metrics import MetricsSink
 from spark_enrich.registry import ExecutorRegistry, default_registry
@@ -58,9 +59,9 @@ class CompiledPipeline:
 
 def _table_loader(spark: SparkSession, table: object) -> Callable[[], DataFrame]:
     def load() -> DataFrame:
-        reader = spark.read.format("delta")
-        path, name = getattr(table, "path", None), getattr(table, "table", None)
-        frame = reader.load(path) if path else reader.table(str(name))
+        frame = read_table(
+            spark, path=getattr(table, "path", None), table=getattr(table, "table", None)
+        )
         return F.broadcast(frame) if getattr(table, "broadcast", False) else frame
 
     return load

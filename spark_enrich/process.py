@@ -220,8 +220,9 @@ def _write(
     if report.dead_lettered:
         letters = _union(dead)
         assert letters is not None
-        plan.dead_letters.write(spark, letters, txn=txn, user_metadata=metadata)
-        report.dead_letters_written = report.dead_lettered
+        report.dead_letters_written = plan.dead_letters.write(
+            spark, letters, txn=txn, user_metadata=metadata
+        )
     max_share = plan.config.dead_letters.max_share
     if max_share is not None and report.source_rows:
         share = report.dead_lettered / report.source_rows

@@ -131,10 +131,10 @@ class _RecordingDeadLetters(DeadLetterTable):
         *,
         txn: Txn | None,
         user_metadata: str | None,
-    ) -> None:
+    ) -> int:
         keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
         self.failed.append(keys.distinct().localCheckpoint())
-        super().write(spark, letters, txn=txn, user_metadata=user_metadata)
+        return super().write(spark, letters, txn=txn, user_metadata=user_metadata)
 
 
 def replay(

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from pyspark.sql import functions as F
-
 from spark_enrich.columns import METADATA_COLUMNS, SOURCE_TYPE
 from spark_enrich.conform import OutputContract
 from spark_enrich.decode import parse_schema
@@ -19,6 +17,9 @@ from spark_enrich.delta_commit import (
     commit_settings,
     delta_table,
     ensure_table,
+    read_table,
+    rows_added,
+    table_version,
     with_conflict_retry,
 )
 
@@ -73,8 +74,7 @@ class DeltaSink:
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The output table."""
-        reader = spark.read.format("delta")
-        return reader.load(self.path) if self.path else reader.table(str(self.table))
+        return read_table(spark, path=self.path, table=self.table)
 
     def write(
         self,
@@ -166,19 +166,12 @@ class DeltaSink:
         return self._rows_added(spark, version, "numTargetRowsInserted", user_metadata)
 
     def _version(self, spark: SparkSession) -> int:
-        row = delta_table(spark, path=self.path, table=self.table).history(1).first()
-        return int(row["version"]) if row is not None else -1
+        return table_version(spark, path=self.path, table=self.table)
 
     def _rows_added(self, spark: SparkSession, before: int, metric: str, marker: str) -> int:
-        """Rows added by our commit after ``before`` (0 when Delta skipped an idempotent retry);
-        ``marker`` (the commit's user metadata) tells our commit from a concurrent writer's."""
-        history = delta_table(spark, path=self.path, table=self.table).history(20)
-        ours = (F.col("version") > before) & (F.col("userMetadata") == marker)
-        added = 0
-        for row in history.where(ours).collect():
-            metrics = row["operationMetrics"] or {}
-            added += int(metrics.get(metric, 0) or 0)
-        return added
+        return rows_added(
+            spark, path=self.path, table=self.table, after=before, metric=metric, marker=marker
+        )
 
 
 def user_metadata(

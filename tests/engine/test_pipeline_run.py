@@ -136,6 +136,8 @@ def test_dead_letters_keep_reason_executor_and_raw_payload(spark: SparkSession, 
 
 def test_second_run_of_the_same_batch_changes_nothing(run: Run) -> None:
     assert run.second.sink_rows_added == 0
+    # Regression: the report claimed every dead letter as written again on a re-run.
+    assert (run.first.dead_letters_written, run.second.dead_letters_written) == (3, 0)
     assert_df_equality(
         visible(run.pipeline.output()),
         run.sink_after_first,
