@@ -146,6 +146,9 @@ def free_port() -> int:
 
 def _require_free(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the broker's own server socket does: connections of a stopped broker still in
+        # TIME_WAIT must not make its restart on the same port fail; a listener still does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:

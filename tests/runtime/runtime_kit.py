@@ -135,13 +135,15 @@ def produce(
     return count
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+def wait_for(
+    condition: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.25
+) -> None:
     """Poll until ``condition()`` holds; fail the test naming ``what`` if it never does."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what} after {timeout:.0f}s")
-        time.sleep(0.25)
+        time.sleep(interval)
 
 
 def committed_batches(checkpoint: Path) -> int:
@@ -154,6 +156,20 @@ def planned_batches(checkpoint: Path) -> int:
     """Micro-batches the stream has started (files in the checkpoint's ``offsets``)."""
     folder = checkpoint / "offsets"
     return len([p for p in folder.iterdir() if p.name.isdigit()]) if folder.is_dir() else 0
+
+
+def sink_batch_ids(table: Path) -> set[int]:
+    """Micro-batch ids recorded in the commit metadata of a Delta table's log."""
+    ids: set[int] = set()
+    log = table / "_delta_log"
+    for commit in sorted(log.glob("*.json")) if log.is_dir() else []:
+        for line in commit.read_text().splitlines():
+            info = json.loads(line).get("commitInfo")
+            if info and info.get("userMetadata"):
+                batch_id = json.loads(info["userMetadata"]).get("batch_id")
+                if batch_id is not None:
+                    ids.add(int(batch_id))
+    return ids
 
 
 class StreamProcess:

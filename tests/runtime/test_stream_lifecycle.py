@@ -1,0 +1,191 @@
+"""Stream lifecycle in-process: a checkpoint written for other sources is refused; one
+pipeline's Delta output streams into another; a Kafka broker restart mid-stream loses nothing."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from runtime_kit import DEMO_YAML, Layout, demo_pipeline, event, overrides, produce, wait_for
+from typer.testing import CliRunner
+
+from spark_enrich import Executor, executor
+from spark_enrich.cli.app import EXIT_RUN_FAILED, app
+from spark_enrich.errors import PipelineRunError
+from spark_enrich.pipeline import Pipeline
+from spark_enrich.registry import ExecutorRegistry
+from spark_enrich.runtime.stream import await_stream, start_stream
+from spark_enrich.testing.kafka import LocalKafkaBroker
+
+pytestmark = pytest.mark.kafka
+
+
+def keys(df: DataFrame) -> list[str]:
+    return sorted(r["event_id"] for r in df.select("event_id").collect())
+
+
+def test_checkpoint_of_other_sources_is_refused_with_a_clear_message(
+    spark: SparkSession,
+    demo_data: Path,
+    kafka_broker: LocalKafkaBroker,
+    topic_pair: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layout = Layout(tmp_path)
+    bootstrap = kafka_broker.bootstrap_servers
+    produce(bootstrap, topic_pair[0], [event(i) for i in range(20)])
+    produce(bootstrap, "other-" + topic_pair[0], [event(i, prefix="x") for i in range(5)])
+    first = demo_pipeline(spark, demo_data, bootstrap, overrides(layout, topic_pair))
+    first.run_stream(available_now=True)
+    changed_topics = [topic_pair[0], "other-" + topic_pair[0]]
+    changed = demo_pipeline(spark, demo_data, bootstrap, overrides(layout, changed_topics))
+    # Settings that do not move the offsets may change under the same checkpoint.
+    retuned = demo_pipeline(
+        spark, demo_data, bootstrap, overrides(layout, topic_pair, max_offsets=7)
+    )
+
+    with pytest.raises(PipelineRunError) as refused:
+        changed.run_stream(available_now=True)
+    retuned.run_stream(available_now=True)
+
+    assert refused.value.error_class == "CHECKPOINT_INCOMPATIBLE"
+    message = refused.value.message
+    assert str(layout.checkpoint) in message
+    assert "other-" + topic_pair[0] in message and topic_pair[1] in message
+    assert "runtime.stream.checkpoint" in message
+    assert keys(first.output()) == sorted(f"e{i:06d}" for i in range(20))  # nothing of "x"
+    # The command line says the same and exits with the run-failure code.
+    monkeypatch.setenv("SPARK_ENRICH_DEMO_DIR", str(demo_data))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", bootstrap)
+    sets = [a for v in overrides(layout, changed_topics) for a in ("--set", v)]
+    result = CliRunner().invoke(app, ["run", str(DEMO_YAML), "--mode", "stream", *sets])
+    assert result.exit_code == EXIT_RUN_FAILED, result.output
+    assert "CHECKPOINT_INCOMPATIBLE" in result.output
+
+
+class _Registry(ExecutorRegistry):
+    def load_entry_points(self, group: str = "") -> None:
+        """Only what the test declares."""
+
+
+def sequence_registry() -> ExecutorRegistry:
+    registry = _Registry()
+
+    @executor(name="sequence", version="1.0", event_types=["pin_click"], registry=registry)
+    class Sequence(Executor):
+        """Keeps who did what when: the user-sequence view of enriched events."""
+
+        def normalise(self, df: DataFrame) -> DataFrame:
+            return df.withColumn("event_date", F.to_date("event_time"))
+
+    return registry
+
+
+def downstream_yaml(path: Path, enriched: Path, out: Layout) -> Path:
+    path.write_text(
+        textwrap.dedent(
+            f"""\
+            name: sequences
+            version: "1"
+            sources:
+              - {{name: enriched, kind: delta, path: "{enriched}", payload_column: null}}
+            decoding:
+              schema: "event_id STRING, event_type STRING, user_id STRING, event_time STRING"
+              required: [event_id, user_id, event_time, event_type]
+            executors:
+              - name: sequence
+            output:
+              columns:
+                - {{name: event_id, type: string, nullable: false}}
+                - {{name: user_id, type: string, nullable: false}}
+                - {{name: event_type, type: string, nullable: false}}
+                - {{name: event_time, type: timestamp, nullable: false}}
+                - {{name: event_date, type: date, nullable: false}}
+              key: [event_id]
+            sink: {{path: "{out.sink}", mode: append}}
+            dead_letters: {{path: "{out.dead_letters}"}}
+            runtime:
+              stream:
+                checkpoint: "{out.checkpoint}"
+                trigger: {{kind: available_now}}
+            observability: {{metrics: {{kind: none}}}}
+            """
+        )
+    )
+    return path
+
+
+def test_a_pipeline_streams_the_delta_output_of_another(
+    spark: SparkSession,
+    demo_data: Path,
+    kafka_broker: LocalKafkaBroker,
+    topic_pair: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    upstream_out, downstream_out = Layout(tmp_path / "up"), Layout(tmp_path / "down")
+    bootstrap = kafka_broker.bootstrap_servers
+    upstream = demo_pipeline(spark, demo_data, bootstrap, overrides(upstream_out, topic_pair))
+    yaml_file = downstream_yaml(tmp_path / "sequences.yaml", upstream_out.sink, downstream_out)
+    downstream = Pipeline.from_yaml(yaml_file, spark=spark, registry=sequence_registry())
+
+    produce(bootstrap, topic_pair[0], [event(i) for i in range(30)])
+    upstream.run_stream(available_now=True)
+    first = downstream.run_stream(available_now=True)
+    produce(bootstrap, topic_pair[0], [event(i) for i in range(30, 50)])
+    upstream.run_stream(available_now=True)
+    second = downstream.run_stream(available_now=True)
+
+    assert first.total("source_rows") == 30
+    assert second.total("source_rows") == 20  # only the new upstream rows
+    assert keys(downstream.output()) == keys(upstream.output()) == [f"e{i:06d}" for i in range(50)]
+    sources = downstream.output().select("_source.kind", "_source.table").distinct().collect()
+    assert [tuple(r) for r in sources] == [("delta", str(upstream_out.sink))]
+
+
+def test_kafka_broker_restart_mid_stream_loses_nothing(
+    spark: SparkSession, demo_data: Path, tmp_path: Path
+) -> None:
+    broker = LocalKafkaBroker.start(tmp_path / "kafka")
+    try:
+        topic = f"restart-{uuid.uuid4().hex[:8]}"
+        broker.create_topic(topic, partitions=2)
+        layout = Layout(tmp_path / "out")
+        trigger = "{kind: processing_time, interval: 1s}"
+        sets = overrides(layout, [topic], mode="append", trigger=trigger)
+        pipeline = demo_pipeline(spark, demo_data, broker.bootstrap_servers, sets)
+        produce(broker.bootstrap_servers, topic, [event(i) for i in range(100)])
+        run = start_stream(pipeline.plan)
+        outcome: PipelineRunError | None = None
+        try:
+            wait_for(lambda: len(run.reports) >= 1, timeout=300, what="a first micro-batch")
+            broker.stop()
+            batches_while_down = len(run.reports)
+            broker = LocalKafkaBroker.start(tmp_path / "kafka")  # same data dir, same port
+            produce(broker.bootstrap_servers, topic, [event(i) for i in range(100, 200)])
+
+            def recovered_or_failed() -> bool:
+                done = sum(r.source_rows for r in run.reports)
+                return done >= 200 or not run.query.isActive
+
+            wait_for(recovered_or_failed, timeout=300, what="recovery or a clear failure")
+        finally:
+            run.stop_requested.set()
+            try:
+                await_stream(run, handle_signals=False)
+            except PipelineRunError as exc:
+                outcome = exc
+        if outcome is not None:  # failing is allowed, but only with a clear error
+            assert outcome.error_class == "STREAM_FAILED"
+            assert "resumes from its checkpoint" in outcome.message
+        else:
+            assert len(run.reports) > batches_while_down
+        # A restart from the checkpoint picks up whatever is left.
+        pipeline.run_stream(available_now=True)
+        assert keys(pipeline.output()) == [f"e{i:06d}" for i in range(200)]
+    finally:
+        broker.stop()
