@@ -27,7 +27,7 @@ from spark_enrich.deadletters import to_dead_letters
 from spark_enrich.decode import decode
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
-from spark_enrich.executing import Conformance, ExecutorResult, run_executor
+from spark_enrich.executing import BoundExecutor, Conformance, ExecutorResult, run_executor
 from spark_enrich.sink import DateRange
 
 if TYPE_CHECKING:
@@ -41,6 +41,35 @@ _LEVEL = StorageLevel.MEMORY_AND_DISK
 
 def _union(frames: list[DataFrame]) -> DataFrame | None:
     return reduce(lambda a, b: a.unionByName(b), frames) if frames else None
+
+
+def _letters(
+    plan: CompiledPipeline,
+    rows: DataFrame,
+    *,
+    bound: BoundExecutor | None = None,
+    event_type_column: str | None = None,
+) -> DataFrame:
+    return to_dead_letters(
+        rows,
+        pipeline=plan.name,
+        run_id=plan.run_id,
+        executor=bound.name if bound else None,
+        executor_version=bound.version if bound else None,
+        event_type_column=event_type_column,
+    )
+
+
+def _engine_metadata(plan: CompiledPipeline, bound: BoundExecutor, rows: DataFrame) -> DataFrame:
+    """Contract columns plus the metadata the engine adds after the executor."""
+    return rows.select(
+        *plan.contract.names,
+        F.lit(bound.name).alias(EXECUTOR_COL),
+        F.lit(bound.version).alias(EXECUTOR_VERSION_COL),
+        F.col(f"{META}.source").alias(SOURCE_COL),
+        F.current_timestamp().alias(INGESTED_AT_COL),
+        F.lit(plan.run_id).alias(RUN_ID_COL),
+    )
 
 
 def with_row_ids(envelope: DataFrame) -> DataFrame:
@@ -103,10 +132,9 @@ def process_batch(
 
         good = decoded.where(F.col(ERROR).isNull()).drop(ERROR)
         dead: list[DataFrame] = [
-            to_dead_letters(
+            _letters(
+                plan,
                 decoded.where(F.col(ERROR).isNotNull()),
-                pipeline=plan.name,
-                run_id=plan.run_id,
                 event_type_column=spec.event_type_field,
             )
         ]
@@ -123,14 +151,7 @@ def process_batch(
                     ).alias("message"),
                 ),
             )
-            dead.append(
-                to_dead_letters(
-                    unrouted,
-                    pipeline=plan.name,
-                    run_id=plan.run_id,
-                    event_type_column=spec.event_type_field,
-                )
-            )
+            dead.append(_letters(plan, unrouted, event_type_column=spec.event_type_field))
             report.unrouted_dead_lettered = report.unrouted
 
         conformance = Conformance(
@@ -159,39 +180,18 @@ def process_batch(
                     result.dead_lettered,
                 )
             )
-            ok = result.conformed.where(F.col(ERROR).isNull())
             outputs.append(
-                ok.select(
-                    *plan.contract.names,
-                    F.lit(bound.name).alias(EXECUTOR_COL),
-                    F.lit(bound.version).alias(EXECUTOR_VERSION_COL),
-                    F.col(f"{META}.source").alias(SOURCE_COL),
-                    F.current_timestamp().alias(INGESTED_AT_COL),
-                    F.lit(plan.run_id).alias(RUN_ID_COL),
-                )
+                _engine_metadata(plan, bound, result.conformed.where(F.col(ERROR).isNull()))
             )
             contract_type = (
                 spec.event_type_field if spec.event_type_field in plan.contract.names else None
             )
-            dead.append(
-                to_dead_letters(
-                    result.conformed.where(F.col(ERROR).isNotNull()),
-                    pipeline=plan.name,
-                    run_id=plan.run_id,
-                    executor=bound.name,
-                    executor_version=bound.version,
-                    event_type_column=contract_type,
-                )
-            )
+            violations = result.conformed.where(F.col(ERROR).isNotNull())
+            dead.append(_letters(plan, violations, bound=bound, event_type_column=contract_type))
             if result.poison is not None:
                 dead.append(
-                    to_dead_letters(
-                        result.poison,
-                        pipeline=plan.name,
-                        run_id=plan.run_id,
-                        executor=bound.name,
-                        executor_version=bound.version,
-                        event_type_column=spec.event_type_field,
+                    _letters(
+                        plan, result.poison, bound=bound, event_type_column=spec.event_type_field
                     )
                 )
         report.check()
