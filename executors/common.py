@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -23,6 +23,18 @@ _SECONDS_PER_DAY = 86_400
 _HOURS_PER_WEEK = 168
 # 1970-01-01 was a Thursday: epoch hour 0 is hour 72 of its Monday-based week.
 _EPOCH_HOUR_OF_WEEK = 72
+
+
+class HumanTrafficParams(BaseModel):
+    """Params every example executor shares: how automated traffic is recognised."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bot_pattern: str = Field(
+        default=DEFAULT_BOT_PATTERN,
+        min_length=1,
+        description="Java regular expression matched against the user agent.",
+    )
 
 
 def params_or_defaults(params: BaseModel | None, model: type[P]) -> P:

@@ -13,12 +13,12 @@ Rules:
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from executors.common import (
-    DEFAULT_BOT_PATTERN,
+    HumanTrafficParams,
     dwell_bucket,
     hour_of_week,
     is_bot,
@@ -30,17 +30,10 @@ from executors.common import (
 from spark_enrich import EnrichContext, Executor, executor
 
 
-class EngagementParams(BaseModel):
+class EngagementParams(HumanTrafficParams):
     """Parameters of the ``engagement`` executor."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     min_closeup_ms: int = Field(default=500, ge=0, description="Shortest close-up that counts.")
-    bot_pattern: str = Field(
-        default=DEFAULT_BOT_PATTERN,
-        min_length=1,
-        description="Java regular expression matched against the user agent.",
-    )
 
 
 @executor(

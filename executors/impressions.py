@@ -14,12 +14,12 @@ Rules:
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from executors.common import (
-    DEFAULT_BOT_PATTERN,
+    HumanTrafficParams,
     dwell_bucket,
     hour_of_week,
     is_bot,
@@ -30,17 +30,10 @@ from executors.common import (
 from spark_enrich import EnrichContext, Executor, executor
 
 
-class ImpressionsParams(BaseModel):
+class ImpressionsParams(HumanTrafficParams):
     """Parameters of the ``impressions`` executor."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     max_position: int = Field(default=100, ge=0, description="Deepest slot that counts.")
-    bot_pattern: str = Field(
-        default=DEFAULT_BOT_PATTERN,
-        min_length=1,
-        description="Java regular expression matched against the user agent.",
-    )
 
 
 @executor(

@@ -14,12 +14,12 @@ Rules:
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from executors.common import (
-    DEFAULT_BOT_PATTERN,
+    HumanTrafficParams,
     event_date,
     hour_of_week,
     is_bot,
@@ -29,18 +29,11 @@ from executors.common import (
 from spark_enrich import EnrichContext, Executor, executor
 
 
-class SearchParams(BaseModel):
+class SearchParams(HumanTrafficParams):
     """Parameters of the ``search`` executor."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_query_chars: int = Field(
         default=1, ge=1, description="Shortest normalised query (in characters) that counts."
-    )
-    bot_pattern: str = Field(
-        default=DEFAULT_BOT_PATTERN,
-        min_length=1,
-        description="Java regular expression matched against the user agent.",
     )
 
 
