@@ -27,6 +27,8 @@ def passthrough(spark: SparkSession, data: Path, out: Path) -> None:
 
 def handwritten(spark: SparkSession, data: Path, out: Path) -> None:
     """What a careful engineer would write by hand for the same output."""
+    from delta.tables import DeltaTable
+
     from spark_enrich import EnrichContext
     from spark_enrich.registry import default_registry
 
@@ -55,7 +57,13 @@ def handwritten(spark: SparkSession, data: Path, out: Path) -> None:
         frame = ex.normalise(ex.enrich(ex.featurise(ex.filter(frame)), ctx))
         outputs.append(frame.select(*[F.col(n).cast(t).alias(n) for n, t in contract]))
     result: DataFrame = reduce(DataFrame.unionByName, outputs).dropDuplicates(["event_id"])
-    result.write.format("delta").mode("overwrite").partitionBy("event_date").save(str(out))
+    # The same table as the engine's sink: partitioning and properties (optimised writes).
+    table = DeltaTable.createOrReplace(spark).location(str(out)).addColumns(result.schema)
+    table = table.partitionedBy(*config.sink.partition_by)
+    for key, value in config.sink.properties.items():
+        table = table.property(key, str(value))
+    table.execute()
+    result.write.format("delta").mode("append").save(str(out))
 
 
 def engine(spark: SparkSession, data: Path) -> None:

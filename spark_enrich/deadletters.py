@@ -110,6 +110,9 @@ class DeadLetterTable:
     ) -> int:
         """Insert dead letters whose id is not in the table yet (a re-run adds nothing).
 
+        ``letters`` must be materialised (:func:`spark_enrich.materialize.materialize`): the
+        MERGE reads it without Delta's own copy of the source.
+
         Returns:
             How many rows this write inserted (0 when Delta skipped an idempotent retry).
         """
@@ -118,7 +121,9 @@ class DeadLetterTable:
         before = table_version(spark, path=self.path, table=self.table)
 
         def merge() -> None:
-            with commit_settings(spark, txn=txn, user_metadata=user_metadata):
+            with commit_settings(
+                spark, txn=txn, user_metadata=user_metadata, materialized_source=True
+            ):
                 (
                     target.alias("t")
                     .merge(letters.alias("s"), "t.dead_letter_id = s.dead_letter_id")

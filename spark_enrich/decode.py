@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 PAYLOAD = "_se_payload"
 """The envelope column holding the payload text to decode."""
 _CORRUPT = "_se_corrupt_record"
+_TIME = "_se_event_time"
 _ANY_OBJECT = "MAP<STRING, STRING>"
 # ISO-8601 with optional 'T', fraction and zone; explicit so that Spark's special strings
 # ('now', 'yesterday', 'epoch') never parse: they would make decoding depend on the clock.
@@ -84,7 +85,10 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
 
     time_raw = field[spec.event_time_field]
     time_fmt = spec.event_time_format or ISO_TIMESTAMP
-    event_time = F.try_to_timestamp(time_raw, F.lit(time_fmt))
+    # Parsed once into its own column: the checks below use it in CASE WHEN branches, where
+    # Spark does not share subexpressions, so an inline expression would parse up to 4 times.
+    frame = frame.withColumn(_TIME, F.try_to_timestamp(time_raw, F.lit(time_fmt)))
+    event_time = F.col(_TIME)
 
     checks: list[tuple[Column, Reason, Column]] = []
     if spec.max_payload_bytes:
@@ -98,10 +102,14 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
                 ),
             )
         )
+    corrupt = F.col(f"_se_parsed.{_CORRUPT}").isNotNull()
+    # A payload that from_json parses into an object with no corrupt record is a JSON object:
+    # the costlier checks below (two more parses of the text) only run on the other rows.
+    suspect = F.col("_se_parsed").isNull() | corrupt
     checks += [
         (
             # JSON whitespace too: F.trim strips spaces only.
-            payload.isNull() | payload.rlike(r"^[ \t\r\n]*$"),
+            payload.isNull() | (suspect & payload.rlike(r"^[ \t\r\n]*$")),
             Reason.DECODE_ERROR,
             F.lit("empty payload"),
         ),
@@ -111,7 +119,7 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
             F.lit("payload is not valid UTF-8"),
         ),
         (
-            F.json_object_keys(payload).isNull(),
+            suspect & F.json_object_keys(payload).isNull(),
             Reason.DECODE_ERROR,
             F.when(
                 F.json_array_length(payload).isNotNull(),
@@ -122,12 +130,11 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
             # The JSON functions above accept what from_json rejects (unescaped control
             # characters); a document from_json cannot parse at all must not be blamed on its
             # first field below. Parsing values as text fails on syntax only, never on types.
-            F.from_json(payload, _ANY_OBJECT).isNull(),
+            suspect & F.from_json(payload, _ANY_OBJECT).isNull(),
             Reason.DECODE_ERROR,
             F.concat(F.lit("payload is not valid JSON: "), _snippet(payload)),
         ),
     ]
-    corrupt = F.col(f"_se_parsed.{_CORRUPT}").isNotNull()
     for f in spec.schema.fields:
         found = F.get_json_object(payload, _json_path(f.name))
         checks.append(

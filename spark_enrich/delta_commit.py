@@ -22,6 +22,7 @@ T = TypeVar("T")
 _TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 _TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+_MATERIALIZE_SOURCE = "spark.databricks.delta.merge.materializeSource"
 _SESSION_COMMIT_LOCK = threading.RLock()
 
 
@@ -35,15 +36,25 @@ class Txn:
 
 @contextlib.contextmanager
 def commit_settings(
-    spark: SparkSession, *, txn: Txn | None, user_metadata: str | None
+    spark: SparkSession,
+    *,
+    txn: Txn | None,
+    user_metadata: str | None,
+    materialized_source: bool = False,
 ) -> Iterator[None]:
     """Set Delta's idempotent-DML and commit-metadata session settings for one commit.
 
     DataFrame writer options only cover appends; MERGE and replaceWhere honour these session
     settings, so the engine sets them around its own commits and always clears them after.
     Commits made this way in one process are serialised: the settings are shared by threads.
+
+    ``materialized_source`` says a MERGE's source is already materialised (see
+    :mod:`spark_enrich.materialize`): Delta then skips its own copy of the source, which it
+    makes to guard against sources that change between its two passes.
     """
     settings = {}
+    if materialized_source:
+        settings[_MATERIALIZE_SOURCE] = "none"
     if txn is not None:
         settings[_TXN_APP_ID] = txn.app_id
         settings[_TXN_VERSION] = str(txn.version)

@@ -20,6 +20,7 @@ from spark_enrich.columns import ERROR, META, Reason
 from spark_enrich.conform import OutputContract, conform
 from spark_enrich.errors import ExecutorContractError, PipelineRunError
 from spark_enrich.executor import Executor
+from spark_enrich.materialize import materialize, release
 
 if TYPE_CHECKING:
     from pyspark.storagelevel import StorageLevel
@@ -120,14 +121,14 @@ class ExecutorResult:
     output: int
     dead_lettered: int
     conformed: DataFrame
-    """Contract columns + ``_se_meta`` + ``_se_error`` (null on good rows); persisted."""
+    """Contract columns + ``_se_meta`` + ``_se_error`` (null on good rows); materialised."""
     poison: DataFrame | None = None
     """Input rows that made the executor raise, with ``_se_error`` set."""
     cached: list[DataFrame] = field(default_factory=list)
 
-    def unpersist(self) -> None:
+    def release(self) -> None:
         for frame in self.cached:
-            frame.unpersist()
+            release(frame)
 
 
 @dataclass(frozen=True)
@@ -145,14 +146,10 @@ def _attempt(
     bound: BoundExecutor, routed: DataFrame, contract: Conformance, level: StorageLevel
 ) -> tuple[int, DataFrame, int, int]:
     after_filter, normalised = apply_stages(bound, routed)
-    conformed = contract.apply(normalised, bound.name).persist(level)
-    try:
-        kept = after_filter.count()
-        # Materialising the cache evaluates every column, so a failing expression raises here.
-        rows = conformed.groupBy(F.col(ERROR).isNull().alias("ok")).count().collect()
-    except Exception:
-        conformed.unpersist()
-        raise
+    kept = after_filter.count()
+    # Materialising evaluates every column, so a failing expression raises here.
+    conformed = materialize(contract.apply(normalised, bound.name), level)
+    rows = conformed.groupBy(F.col(ERROR).isNull().alias("ok")).count().collect()
     counts = {bool(r["ok"]): int(r["count"]) for r in rows}
     return kept, conformed, counts.get(True, 0), counts.get(False, 0)
 

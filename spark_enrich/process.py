@@ -28,6 +28,7 @@ from spark_enrich.decode import decode
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.executing import BoundExecutor, Conformance, ExecutorResult, run_executor
+from spark_enrich.materialize import materialize, release
 from spark_enrich.sink import DateRange
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def process_batch(
         return report
     finally:
         for result in results:
-            result.unpersist()
+            result.release()
         decoded.unpersist()
 
 
@@ -220,9 +221,14 @@ def _write(
     if report.dead_lettered:
         letters = _union(dead)
         assert letters is not None
-        report.dead_letters_written = plan.dead_letters.write(
-            spark, letters, txn=txn, user_metadata=metadata
-        )
+        # Only the failing rows, stored once: the MERGE would otherwise decode the batch again.
+        letters = materialize(letters, _LEVEL)
+        try:
+            report.dead_letters_written = plan.dead_letters.write(
+                spark, letters, txn=txn, user_metadata=metadata
+            )
+        finally:
+            release(letters)
     max_share = plan.config.dead_letters.max_share
     if max_share is not None and report.source_rows:
         share = report.dead_lettered / report.source_rows

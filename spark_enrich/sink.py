@@ -87,6 +87,9 @@ class DeltaSink:
     ) -> int:
         """Write ``rows`` (contract + metadata columns) and return how many rows were added.
 
+        ``rows`` must read materialised frames (:mod:`spark_enrich.materialize`): a ``merge``
+        reads them without Delta's own copy of the source.
+
         ``replace`` overwrites exactly that date range (backfills); otherwise ``merge`` mode
         inserts only keys not in the table yet and ``append`` mode appends. ``txn`` makes the
         commit idempotent: Delta skips it when the same (app id, version) already committed.
@@ -153,7 +156,9 @@ class DeltaSink:
         target = delta_table(spark, path=self.path, table=self.table)
 
         def merge() -> None:
-            with commit_settings(spark, txn=txn, user_metadata=user_metadata):
+            with commit_settings(
+                spark, txn=txn, user_metadata=user_metadata, materialized_source=True
+            ):
                 (
                     target.alias("t")
                     .merge(source.alias("s"), condition)
