@@ -9,13 +9,12 @@ All three run in the same session on the same data; the ratios are what to read.
 
 from __future__ import annotations
 
-from functools import reduce
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
 from benchmarks.common import demo_pipeline, fresh, print_table, session, timed
+from benchmarks.handwritten import create_table, enriched
 
 
 def passthrough(spark: SparkSession, data: Path, out: Path) -> None:
@@ -26,43 +25,9 @@ def passthrough(spark: SparkSession, data: Path, out: Path) -> None:
 
 
 def handwritten(spark: SparkSession, data: Path, out: Path) -> None:
-    """What a careful engineer would write by hand for the same output."""
-    from delta.tables import DeltaTable
-
-    from spark_enrich import EnrichContext
-    from spark_enrich.registry import default_registry
-
-    pipeline = demo_pipeline(spark, data)
-    config = pipeline.config
-    raw = spark.read.format("delta").load(str(data / "raw"))
-    parsed = raw.select(F.from_json("value", config.decoding.schema).alias("e")).select("e.*")
-    events = parsed.withColumn(
-        "event_time", F.try_to_timestamp("event_time", F.lit("yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX"))
-    ).where(
-        F.col("event_id").isNotNull()
-        & F.col("user_id").isNotNull()
-        & F.col("event_time").isNotNull()
-        & F.col("event_type").isNotNull()
-    )
-    pins = F.broadcast(spark.read.format("delta").load(str(data / "pins")))
-    users = F.broadcast(spark.read.format("delta").load(str(data / "users")))
-    contract = [(c.name, c.type) for c in config.output.columns]
-    outputs = []
-    registry = default_registry()
-    for ex_cfg in config.executors:
-        cls = registry.get(ex_cfg.name)
-        ex = cls(None)
-        ctx = EnrichContext({"pins": lambda: pins, "users": lambda: users}, executor=cls.spec.name)
-        frame = events.where(F.col("event_type").isin(list(cls.spec.event_types)))
-        frame = ex.normalise(ex.enrich(ex.featurise(ex.filter(frame)), ctx))
-        outputs.append(frame.select(*[F.col(n).cast(t).alias(n) for n, t in contract]))
-    result: DataFrame = reduce(DataFrame.unionByName, outputs).dropDuplicates(["event_id"])
-    # The same table as the engine's sink: partitioning and properties (optimised writes).
-    table = DeltaTable.createOrReplace(spark).location(str(out)).addColumns(result.schema)
-    table = table.partitionedBy(*config.sink.partition_by)
-    for key, value in config.sink.properties.items():
-        table = table.property(key, str(value))
-    table.execute()
+    """The hand-written job (:mod:`benchmarks.handwritten`) on the raw archive."""
+    result = enriched(spark, data, spark.read.format("delta").load(str(data / "raw")))
+    create_table(spark, data, out, result.schema)
     result.write.format("delta").mode("append").save(str(out))
 
 

@@ -10,10 +10,11 @@ executor on halves of the batch until the failing rows are found, dead-letters t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from spark_enrich.columns import ERROR, META, Reason
@@ -72,8 +73,13 @@ def _check_stage(name: str, stage: str, result: object, before: DataFrame) -> Da
     return result
 
 
-def apply_stages(bound: BoundExecutor, df: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """Run filter, then featurise, enrich and normalise.
+def apply_stages(
+    bound: BoundExecutor,
+    df: DataFrame,
+    *,
+    tap: Callable[[DataFrame], DataFrame] | None = None,
+) -> tuple[DataFrame, DataFrame]:
+    """Run filter, then featurise, enrich and normalise; ``tap`` wraps the filter's output.
 
     Returns:
         ``(after_filter, after_normalise)``.
@@ -106,7 +112,7 @@ def apply_stages(bound: BoundExecutor, df: DataFrame) -> tuple[DataFrame, DataFr
             ) from exc
         current = _check_stage(bound.name, stage, result, current)
         if stage == "filter":
-            after_filter = current
+            after_filter = current = tap(current) if tap else current
     return after_filter, current
 
 
@@ -145,12 +151,17 @@ class Conformance:
 def _attempt(
     bound: BoundExecutor, routed: DataFrame, contract: Conformance, level: StorageLevel
 ) -> tuple[int, DataFrame, int, int]:
-    after_filter, normalised = apply_stages(bound, routed)
-    kept = after_filter.count()
+    # The rows kept by the filter are counted while the output is computed, not by a job
+    # of their own; the observation is complete once that job has succeeded.
+    kept_rows = Observation(f"{bound.name}-filter")
+    _, normalised = apply_stages(
+        bound, routed, tap=lambda df: df.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
+    )
     # Materialising evaluates every column, so a failing expression raises here.
     conformed = materialize(contract.apply(normalised, bound.name), level)
     rows = conformed.groupBy(F.col(ERROR).isNull().alias("ok")).count().collect()
     counts = {bool(r["ok"]): int(r["count"]) for r in rows}
+    kept = int(kept_rows.get["rows"])
     return kept, conformed, counts.get(True, 0), counts.get(False, 0)
 
 
