@@ -158,11 +158,21 @@ def _attempt(
         bound, routed, tap=lambda df: df.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
     )
     # Materialising evaluates every column, so a failing expression raises here.
-    conformed = materialize(contract.apply(normalised, bound.name), level)
+    conformed = materialize(_slim(contract.apply(normalised, bound.name)), level)
     rows = conformed.groupBy(F.col(ERROR).isNull().alias("ok")).count().collect()
     counts = {bool(r["ok"]): int(r["count"]) for r in rows}
     kept = int(kept_rows.get["rows"])
     return kept, conformed, counts.get(True, 0), counts.get(False, 0)
+
+
+def _slim(conformed: DataFrame) -> DataFrame:
+    """Keep the raw payload, Kafka key and headers only on rows that become dead letters:
+    output rows never need them, and they are most of a row's bytes."""
+    bad = F.col(ERROR).isNotNull()
+    meta = F.col(META)
+    for name in ("raw", "kafka_key", "kafka_headers"):
+        meta = meta.withField(name, F.when(bad, F.col(f"{META}.{name}")))
+    return conformed.withColumn(META, meta)
 
 
 def _fails(bound: BoundExecutor, rows: DataFrame, contract: Conformance) -> bool:
