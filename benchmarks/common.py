@@ -60,4 +60,4 @@ def print_table(title: str, rows: list[tuple[str, float, str]]) -> None:
     """Print ``(case, seconds or value, note)`` rows under a title."""
     print(f"\n== {title} ==")
     for name, value, note in rows:
-        print(f"  {name:<34} {value:>10.2f}  {note}")
+        print(f"  {name:<34} {value:>11.3f}  {note}")
