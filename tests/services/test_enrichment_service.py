@@ -152,3 +152,14 @@ def test_fail_policy_fails_the_batch(spark: SparkSession, tmp_path: Path) -> Non
     # The run stopped before any write: no output table, no dead letters.
     assert not (tmp_path / "out" / "_delta_log").exists()
     assert not (tmp_path / "dl" / "_delta_log").exists()
+
+
+def test_each_event_is_sent_to_the_service_once(spark: SparkSession, tmp_path: Path) -> None:
+    # Delta's MERGE plans its source without Spark's cache: an engine that only persisted the
+    # executor output had every event enriched again by the sink MERGE (twice the calls, and
+    # rows written that were not the rows counted).
+    with EnrichmentService(_answer) as service:
+        pipeline = _pipeline(spark, tmp_path, service.url, "fail")
+        counts = pipeline.run_batch().batches[0].executors[0]
+        assert (counts.input, counts.output) == (6, 6)
+        assert service.rows == 6
