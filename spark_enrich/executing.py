@@ -151,18 +151,21 @@ class Conformance:
 def _attempt(
     bound: BoundExecutor, routed: DataFrame, contract: Conformance, level: StorageLevel
 ) -> tuple[int, DataFrame, int, int]:
-    # The rows kept by the filter are counted while the output is computed, not by a job
-    # of their own; the observation is complete once that job has succeeded.
+    # The rows kept by the filter and the conformed outcome are counted while the output is
+    # computed, not by jobs of their own; the observations are complete once it succeeded.
     kept_rows = Observation(f"{bound.name}-filter")
+    outcome = Observation(f"{bound.name}-conform")
     _, normalised = apply_stages(
         bound, routed, tap=lambda df: df.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
     )
+    failed = F.col(ERROR).isNotNull()
+    conformed = _slim(contract.apply(normalised, bound.name)).observe(
+        outcome, F.count_if(~failed).alias("ok"), F.count_if(failed).alias("bad")
+    )
     # Materialising evaluates every column, so a failing expression raises here.
-    conformed = materialize(_slim(contract.apply(normalised, bound.name)), level)
-    rows = conformed.groupBy(F.col(ERROR).isNull().alias("ok")).count().collect()
-    counts = {bool(r["ok"]): int(r["count"]) for r in rows}
-    kept = int(kept_rows.get["rows"])
-    return kept, conformed, counts.get(True, 0), counts.get(False, 0)
+    conformed = materialize(conformed, level)
+    kept, counts = int(kept_rows.get["rows"]), outcome.get
+    return kept, conformed, int(counts["ok"]), int(counts["bad"])
 
 
 def _slim(conformed: DataFrame) -> DataFrame:
