@@ -22,17 +22,24 @@ from benchmarks.common import demo_pipeline, fresh, print_table, session, timed
 from benchmarks.handwritten import create_table, enriched
 
 
-def _passthrough(
-    spark: SparkSession, bootstrap: str, topics: str, out: Path, cp: Path, limit: int
-) -> None:
-    fresh(out, cp)
-    query = (
+def _kafka(spark: SparkSession, bootstrap: str, topics: str, limit: int) -> DataFrame:
+    """The reference jobs' Kafka source: the topics from the start, ``limit`` per trigger."""
+    return (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
         .option("subscribe", topics)
         .option("startingOffsets", "earliest")
         .option("maxOffsetsPerTrigger", str(limit))
         .load()
+    )
+
+
+def _passthrough(
+    spark: SparkSession, bootstrap: str, topics: str, out: Path, cp: Path, limit: int
+) -> None:
+    fresh(out, cp)
+    query = (
+        _kafka(spark, bootstrap, topics, limit)
         .writeStream.format("delta")
         .option("checkpointLocation", str(cp))
         .trigger(availableNow=True)
@@ -61,12 +68,7 @@ def _handwritten(
         )
 
     query = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap)
-        .option("subscribe", "engagement,search")
-        .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", str(limit))
-        .load()
+        _kafka(spark, bootstrap, "engagement,search", limit)
         .writeStream.foreachBatch(write)
         .option("checkpointLocation", str(cp))
         .trigger(availableNow=True)
