@@ -15,7 +15,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="case", required=True)
     b = sub.add_parser("batch", help="Demo batch run vs hand-written job vs passthrough.")
     b.add_argument("--events", type=int, default=1_000_000)
-    b.add_argument("--repeat", type=int, default=1)
+    b.add_argument("--repeat", type=int, default=3)
     s = sub.add_parser("stream", help="Stream throughput vs Kafka->Delta passthrough.")
     s.add_argument("--events", type=int, default=200_000)
     s.add_argument("--max-offsets", type=int, default=50_000)

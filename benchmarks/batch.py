@@ -9,6 +9,7 @@ All three run in the same session on the same data; the ratios are what to read.
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -49,9 +50,16 @@ def main(events: int, workdir: Path, repeat: int) -> None:
     timed(lambda: passthrough(spark, data, workdir / "warm-pass"))
     timed(lambda: handwritten(spark, data, workdir / "warm-hand"))
     timed(lambda: engine(spark, data))
-    t_pass = timed(lambda: passthrough(spark, data, workdir / "pass"), repeat=repeat)
-    t_hand = timed(lambda: handwritten(spark, data, workdir / "hand"), repeat=repeat)
-    t_engine = timed(lambda: engine(spark, data), repeat=repeat)
+    # Interleaved, so that drift on a shared machine (other load, heat, GC) affects all three
+    # cases alike; the medians are compared.
+    samples: dict[str, list[float]] = {"pass": [], "hand": [], "engine": []}
+    for round_ in range(repeat):
+        samples["pass"].append(timed(lambda: passthrough(spark, data, workdir / "pass")))
+        samples["hand"].append(timed(lambda: handwritten(spark, data, workdir / "hand")))
+        samples["engine"].append(timed(lambda: engine(spark, data)))
+        times = ", ".join(f"{k} {v[-1]:.1f} s" for k, v in samples.items())
+        print(f"round {round_ + 1}/{repeat}: {times}", flush=True)
+    t_pass, t_hand, t_engine = (statistics.median(samples[k]) for k in ("pass", "hand", "engine"))
     print_table(
         f"batch, {events} events (median of {repeat})",
         [

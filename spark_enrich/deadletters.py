@@ -3,7 +3,7 @@ reason, the executor and the source coordinates, in a Delta table — idempotent
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column
@@ -11,16 +11,7 @@ from pyspark.sql import functions as F
 
 from spark_enrich.columns import DEAD_LETTER_DDL, ERROR, META
 from spark_enrich.decode import parse_schema
-from spark_enrich.delta_commit import (
-    Txn,
-    commit_settings,
-    delta_table,
-    ensure_table,
-    read_table,
-    rows_added,
-    table_version,
-    with_conflict_retry,
-)
+from spark_enrich.delta_commit import Txn, ensure_table, insert_new, read_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -91,10 +82,15 @@ class DeadLetterTable:
 
     path: str | None
     table: str | None = None
+    _created: set[int] = field(default_factory=set, init=False, compare=False, repr=False)
 
     def ensure(self, spark: SparkSession) -> None:
-        """Create the table if it does not exist yet."""
+        """Create the table if it does not exist yet; once per session (see
+        :meth:`spark_enrich.sink.DeltaSink.ensure`)."""
+        if id(spark) in self._created:
+            return
         ensure_table(spark, path=self.path, table=self.table, schema=parse_schema(DEAD_LETTER_DDL))
+        self._created.add(id(spark))
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The whole dead-letter table."""
@@ -117,26 +113,13 @@ class DeadLetterTable:
             How many rows this write inserted (0 when Delta skipped an idempotent retry).
         """
         self.ensure(spark)
-        target = delta_table(spark, path=self.path, table=self.table)
-        before = table_version(spark, path=self.path, table=self.table)
-
-        def merge() -> None:
-            with commit_settings(
-                spark, txn=txn, user_metadata=user_metadata, materialized_source=True
-            ):
-                (
-                    target.alias("t")
-                    .merge(letters.alias("s"), "t.dead_letter_id = s.dead_letter_id")
-                    .whenNotMatchedInsertAll()
-                    .execute()
-                )
-
-        with_conflict_retry(merge, what="dead-letter write")
-        return rows_added(
+        return insert_new(
             spark,
             path=self.path,
             table=self.table,
-            after=before,
-            metric="numTargetRowsInserted",
-            marker=user_metadata,
+            source=letters,
+            condition="t.dead_letter_id = s.dead_letter_id",
+            txn=txn,
+            user_metadata=user_metadata,
+            what="dead-letter write",
         )

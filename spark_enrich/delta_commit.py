@@ -147,6 +147,41 @@ def table_version(spark: SparkSession, *, path: str | None, table: str | None) -
     return int(row["version"]) if row is not None else -1
 
 
+def insert_new(
+    spark: SparkSession,
+    *,
+    path: str | None,
+    table: str | None,
+    source: DataFrame,
+    condition: str,
+    txn: Txn | None,
+    user_metadata: str | None,
+    what: str,
+) -> int:
+    """MERGE ``source`` (alias ``s``, already materialised) into the table (alias ``t``),
+    inserting the rows that match no target row on ``condition``; retried on conflicts.
+
+    Returns:
+        Rows inserted, from the MERGE's own result (no history look-up, so a concurrent
+        writer's commit cannot be mistaken for ours); 0 when Delta skipped an idempotent retry,
+        for which MERGE returns no result row.
+    """
+
+    def merge() -> int:
+        with commit_settings(spark, txn=txn, user_metadata=user_metadata, materialized_source=True):
+            result = (
+                delta_table(spark, path=path, table=table)
+                .alias("t")
+                .merge(source.alias("s"), condition)
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+            rows = result.collect()
+        return int(rows[0]["num_inserted_rows"]) if rows else 0
+
+    return with_conflict_retry(merge, what=what)
+
+
 def rows_added(
     spark: SparkSession,
     *,

@@ -59,6 +59,10 @@ def local_defaults(*, ui: bool = False, shuffle_partitions: int | None = None) -
         # Delta's state reconstruction defaults to 50 partitions: far too many for a laptop.
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.adaptive.enabled": "true",
+        # With this on (Spark's default) every Column/DataFrame call walks the Python stack and
+        # makes three extra py4j calls to record its call site for error messages: ~1 s per
+        # executor per batch in plan building alone, paid again on every micro-batch.
+        "spark.python.sql.dataFrameDebugging.enabled": "false",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.driver.extraJavaOptions": "-Dderby.system.home="

@@ -15,8 +15,8 @@ from spark_enrich.decode import parse_schema
 from spark_enrich.delta_commit import (
     Txn,
     commit_settings,
-    delta_table,
     ensure_table,
+    insert_new,
     read_table,
     rows_added,
     table_version,
@@ -56,13 +56,17 @@ class DeltaSink:
     contract: OutputContract
     partition_by: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
+    _created: set[int] = field(default_factory=set, init=False, compare=False, repr=False)
 
     def schema(self) -> StructType:
         """Contract columns followed by the engine's metadata columns."""
         return parse_schema(f"{self.contract.ddl()}, {METADATA_DDL}")
 
     def ensure(self, spark: SparkSession) -> None:
-        """Create the table (schema, partitioning, properties) if it is missing."""
+        """Create the table (schema, partitioning, properties) if it is missing; once per
+        session (a check costs a Delta snapshot, which a stream would pay every micro-batch)."""
+        if id(spark) in self._created:
+            return
         ensure_table(
             spark,
             path=self.path,
@@ -71,6 +75,7 @@ class DeltaSink:
             partition_by=self.partition_by,
             properties=self.properties,
         )
+        self._created.add(id(spark))
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The output table."""
@@ -153,22 +158,16 @@ class DeltaSink:
         # MERGE needs unique source keys; duplicates within one batch are the same event.
         source = rows.dropDuplicates(key)
         condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-        target = delta_table(spark, path=self.path, table=self.table)
-
-        def merge() -> None:
-            with commit_settings(
-                spark, txn=txn, user_metadata=user_metadata, materialized_source=True
-            ):
-                (
-                    target.alias("t")
-                    .merge(source.alias("s"), condition)
-                    .whenNotMatchedInsertAll()
-                    .execute()
-                )
-
-        version = self._version(spark)
-        with_conflict_retry(merge, what="sink merge")
-        return self._rows_added(spark, version, "numTargetRowsInserted", user_metadata)
+        return insert_new(
+            spark,
+            path=self.path,
+            table=self.table,
+            source=source,
+            condition=condition,
+            txn=txn,
+            user_metadata=user_metadata,
+            what="sink merge",
+        )
 
     def _version(self, spark: SparkSession) -> int:
         return table_version(spark, path=self.path, table=self.table)

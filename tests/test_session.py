@@ -115,3 +115,12 @@ def test_python_workers_run_this_interpreter(spark: SparkSession) -> None:
 
     found = spark.range(1).mapInPandas(where, "exe STRING").first()
     assert found is not None and found.exe == sys.executable
+
+
+def test_local_sessions_skip_python_call_site_capture(spark: SparkSession) -> None:
+    # On by default in Spark: every Column call then walks the stack and makes py4j calls,
+    # seconds of plan building per micro-batch (docs/benchmarks.md).
+    from pyspark.errors.utils import is_debugging_enabled
+
+    assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
+    assert not is_debugging_enabled()
