@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING
 
+from pyspark import StorageLevel
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -37,6 +38,7 @@ from spark_enrich.columns import HEADERS_TYPE, META
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import PAYLOAD
 from spark_enrich.delta_commit import commit_settings, delta_table, with_conflict_retry
+from spark_enrich.materialize import materialize, release
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from spark_enrich.plan import CompiledPipeline
 
 _KEY = "_se_event_key"
+_LEVEL = StorageLevel.MEMORY_AND_DISK
 
 
 @dataclass
@@ -133,7 +136,7 @@ class _RecordingDeadLetters(DeadLetterTable):
         user_metadata: str | None,
     ) -> int:
         keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
-        self.failed.append(keys.distinct().localCheckpoint())
+        self.failed.append(materialize(keys.distinct(), _LEVEL))
         return super().write(spark, letters, txn=txn, user_metadata=user_metadata)
 
 
@@ -166,31 +169,41 @@ def replay(
     report = ReplayReport(plan.name, run_id)
     letters = pending(spark, plan.dead_letters, pipeline=plan.name, reason=reason, since=since)
     letters = letters.withColumn(_KEY, event_key(F.col("source"), F.col("raw_payload")))
-    letters = letters.localCheckpoint()
-    report.selected = letters.count()
-    if not report.selected:
-        return report
-    # Checkpointed: row ids are numbered per batch, and a shuffled input recomputed (a cache
-    # miss, Delta's MERGE source) would number its rows differently.
-    events = letters.dropDuplicates([_KEY]).localCheckpoint()
-    report.events = events.count()
-
+    letters = materialize(letters, _LEVEL)
     recording = _RecordingDeadLetters(plan.dead_letters.path, plan.dead_letters.table)
-    config = plan.config.model_copy(
-        update={"dead_letters": plan.config.dead_letters.model_copy(update={"max_share": None})}
-    )
-    replay_plan = dataclasses.replace(plan, config=config, dead_letters=recording, run_id=run_id)
-    report.batch = process_batch(replay_plan, envelope_of(events), batch_id=0, chunk="replay")
+    stored = [letters]
+    try:
+        report.selected = letters.count()
+        if not report.selected:
+            return report
+        # Materialised: row ids are numbered per batch, and a shuffled input recomputed (a
+        # cache miss, Delta's MERGE source) would number its rows differently.
+        events = materialize(letters.dropDuplicates([_KEY]), _LEVEL)
+        stored.append(events)
+        report.events = events.count()
 
-    succeeded = letters
-    for failed in recording.failed:
-        succeeded = succeeded.join(failed, _KEY, "left_anti")
-    ids = succeeded.select("dead_letter_id").distinct().localCheckpoint()
-    report.replayed = succeeded.count()
-    report.failed_again = report.selected - report.replayed
-    if report.replayed:
-        _mark(plan, ids, run_id)
-    return report
+        config = plan.config.model_copy(
+            update={"dead_letters": plan.config.dead_letters.model_copy(update={"max_share": None})}
+        )
+        replay_plan = dataclasses.replace(
+            plan, config=config, dead_letters=recording, run_id=run_id
+        )
+        report.batch = process_batch(replay_plan, envelope_of(events), batch_id=0, chunk="replay")
+
+        succeeded = letters
+        for failed in recording.failed:
+            succeeded = succeeded.join(failed, _KEY, "left_anti")
+        ids = materialize(succeeded.select("dead_letter_id").distinct(), _LEVEL)
+        stored.append(ids)
+        report.replayed = succeeded.count()
+        report.failed_again = report.selected - report.replayed
+        if report.replayed:
+            _mark(plan, ids, run_id)
+        return report
+    finally:
+        # Replays run repeatedly in notebooks: free the blocks now, not at the driver's next GC.
+        for frame in [*stored, *recording.failed]:
+            release(frame)
 
 
 def _mark(plan: CompiledPipeline, ids: DataFrame, run_id: str) -> None:
