@@ -10,15 +10,20 @@ from pyspark.sql import SparkSession
 
 from spark_enrich import Pipeline
 from spark_enrich.delta_commit import Txn
+from spark_enrich.plan import CompiledPipeline
 from spark_enrich.process import process_batch
+
+
+def _plan(spark: SparkSession, base: Path, mode: str) -> CompiledPipeline:
+    registry = registry_with()
+    config = build_config(config_dict(base, ["clicks"], mode=mode), registry)
+    return Pipeline(config, spark=spark, registry=registry).plan
 
 
 def test_same_txn_twice_appends_once_and_a_new_version_appends_again(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    registry = registry_with()
-    config = build_config(config_dict(tmp_path, ["clicks"], mode="append"), registry)
-    plan = Pipeline(config, spark=spark, registry=registry).plan
+    plan = _plan(spark, tmp_path, "append")
     events = envelope(spark, [raw("a1", x="a"), raw("a2", x="b")])
 
     first = process_batch(plan, events, batch_id=3, txn=Txn("append-test", 3))
@@ -35,9 +40,7 @@ def test_same_txn_twice_appends_once_and_a_new_version_appends_again(
 def test_merge_counts_what_it_inserted_and_nothing_on_a_replayed_txn(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    registry = registry_with()
-    config = build_config(config_dict(tmp_path, ["clicks"], mode="merge"), registry)
-    plan = Pipeline(config, spark=spark, registry=registry).plan
+    plan = _plan(spark, tmp_path, "merge")
     events = envelope(spark, [raw("m1"), raw("m2"), raw("m2"), "not json", "[1]"])
 
     first = process_batch(plan, events, batch_id=7, txn=Txn("merge-test", 7))
