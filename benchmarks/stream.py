@@ -24,16 +24,23 @@ if TYPE_CHECKING:
     from confluent_kafka import Producer
 
 
-def _kafka(spark: SparkSession, bootstrap: str, topics: str, limit: int) -> DataFrame:
-    """The reference jobs' Kafka source: the topics from the start, ``limit`` per trigger."""
-    return (
+def _kafka(
+    spark: SparkSession,
+    bootstrap: str,
+    topics: str,
+    limit: int | None = None,
+    starting: str = "earliest",
+) -> DataFrame:
+    """The reference jobs' Kafka source: the topics from ``starting``, ``limit`` per trigger."""
+    reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
         .option("subscribe", topics)
-        .option("startingOffsets", "earliest")
-        .option("maxOffsetsPerTrigger", str(limit))
-        .load()
+        .option("startingOffsets", starting)
     )
+    if limit is not None:
+        reader = reader.option("maxOffsetsPerTrigger", str(limit))
+    return reader.load()
 
 
 def _passthrough(
@@ -212,11 +219,7 @@ def latency(rate: int, seconds: int, workdir: Path, trigger_seconds: int) -> Non
         out, cp = workdir / "pass", workdir / "pass-cp"
         fresh(out, cp)
         reference = (
-            spark.readStream.format("kafka")
-            .option("kafka.bootstrap.servers", bootstrap)
-            .option("subscribe", "engagement,search")
-            .option("startingOffsets", "latest")
-            .load()
+            _kafka(spark, bootstrap, "engagement,search", starting="latest")
             .withColumn("batch_time", F.current_timestamp())
             .writeStream.format("delta")
             .option("checkpointLocation", str(cp))

@@ -24,8 +24,6 @@ from spark_enrich.executor import Executor
 from spark_enrich.materialize import materialize, release
 
 if TYPE_CHECKING:
-    from pyspark.storagelevel import StorageLevel
-
     from spark_enrich.context import EnrichContext
 
 log = logging.getLogger(__name__)
@@ -149,7 +147,7 @@ class Conformance:
 
 
 def _attempt(
-    bound: BoundExecutor, routed: DataFrame, contract: Conformance, level: StorageLevel
+    bound: BoundExecutor, routed: DataFrame, contract: Conformance
 ) -> tuple[int, DataFrame, int, int]:
     # The rows kept by the filter and the conformed outcome are counted while the output is
     # computed, not by jobs of their own; the observations are complete once it succeeded.
@@ -163,7 +161,7 @@ def _attempt(
         outcome, F.count_if(~failed).alias("ok"), F.count_if(failed).alias("bad")
     )
     # Materialising evaluates every column, so a failing expression raises here.
-    conformed = materialize(conformed, level)
+    conformed = materialize(conformed)
     kept, counts = int(kept_rows.get["rows"]), outcome.get
     return kept, conformed, int(counts["ok"]), int(counts["bad"])
 
@@ -213,7 +211,6 @@ def run_executor(
     contract: Conformance,
     *,
     input_rows: int,
-    level: StorageLevel,
 ) -> ExecutorResult:
     """Run one executor on its routed rows, isolating rows that make it raise.
 
@@ -223,7 +220,7 @@ def run_executor(
             fails on an empty batch too) or more than :data:`MAX_POISON_ROWS` rows fail.
     """
     try:
-        kept, conformed, ok, bad = _attempt(bound, routed, contract, level)
+        kept, conformed, ok, bad = _attempt(bound, routed, contract)
         return ExecutorResult(
             bound.name, bound.version, input_rows, input_rows - kept, ok, bad, conformed,
             cached=[conformed],
@@ -254,7 +251,7 @@ def run_executor(
         ) from failure
     row_id = F.col(f"{META}.row_id")
     rest = routed.where(~row_id.isin(poison_ids))
-    kept, conformed, ok, bad = _attempt(bound, rest, contract, level)
+    kept, conformed, ok, bad = _attempt(bound, rest, contract)
     poison = routed.where(row_id.isin(poison_ids)).withColumn(
         ERROR,
         F.struct(

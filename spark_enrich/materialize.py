@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from pyspark import StorageLevel
+
 if TYPE_CHECKING:
-    from pyspark import StorageLevel
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
 
 
-def materialize(df: DataFrame, level: StorageLevel) -> DataFrame:
+def materialize(df: DataFrame, level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> DataFrame:
     """Compute ``df`` now and return a frame reading the stored result.
 
     A failing expression (a poison row) raises here, while the caller can still isolate it.

@@ -9,7 +9,6 @@ import logging
 from functools import reduce
 from typing import TYPE_CHECKING
 
-from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from spark_enrich.accounting import BatchReport, ExecutorCounts
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from spark_enrich.plan import CompiledPipeline
 
 log = logging.getLogger(__name__)
-_LEVEL = StorageLevel.MEMORY_AND_DISK
 
 
 def _union(frames: list[DataFrame]) -> DataFrame | None:
@@ -114,7 +112,7 @@ def process_batch(
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
     # Materialised, not persisted: a columnar cache of the decoded rows (nested metadata, raw
     # payloads) cost more to build than decoding itself (1M events: ~5 s more than this).
-    decoded = materialize(decode(with_row_ids(envelope), spec), _LEVEL)
+    decoded = materialize(decode(with_row_ids(envelope), spec))
     results: list[ExecutorResult] = []
     try:
         type_col = F.col(spec.event_type_field)
@@ -171,7 +169,7 @@ def process_batch(
         for bound in plan.executors:
             n_input = sum(by_type.get(t, 0) for t in bound.event_types)
             routed = good.where(type_col.isin(list(bound.event_types)))
-            result = run_executor(bound, routed, conformance, input_rows=n_input, level=_LEVEL)
+            result = run_executor(bound, routed, conformance, input_rows=n_input)
             results.append(result)
             report.executors.append(
                 ExecutorCounts(
@@ -224,7 +222,7 @@ def _write(
         letters = _union(dead)
         assert letters is not None
         # Only the failing rows, stored once: the MERGE would otherwise decode the batch again.
-        letters = materialize(letters, _LEVEL)
+        letters = materialize(letters)
         try:
             report.dead_letters_written = plan.dead_letters.write(
                 spark, letters, txn=txn, user_metadata=metadata

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING
 
-from pyspark import StorageLevel
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
     from spark_enrich.plan import CompiledPipeline
 
 _KEY = "_se_event_key"
-_LEVEL = StorageLevel.MEMORY_AND_DISK
 
 
 @dataclass
@@ -136,7 +134,7 @@ class _RecordingDeadLetters(DeadLetterTable):
         user_metadata: str | None,
     ) -> int:
         keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
-        self.failed.append(materialize(keys.distinct(), _LEVEL))
+        self.failed.append(materialize(keys.distinct()))
         return super().write(spark, letters, txn=txn, user_metadata=user_metadata)
 
 
@@ -169,7 +167,7 @@ def replay(
     report = ReplayReport(plan.name, run_id)
     letters = pending(spark, plan.dead_letters, pipeline=plan.name, reason=reason, since=since)
     letters = letters.withColumn(_KEY, event_key(F.col("source"), F.col("raw_payload")))
-    letters = materialize(letters, _LEVEL)
+    letters = materialize(letters)
     recording = _RecordingDeadLetters(plan.dead_letters.path, plan.dead_letters.table)
     stored = [letters]
     try:
@@ -178,7 +176,7 @@ def replay(
             return report
         # Materialised: row ids are numbered per batch, and a shuffled input recomputed (a
         # cache miss, Delta's MERGE source) would number its rows differently.
-        events = materialize(letters.dropDuplicates([_KEY]), _LEVEL)
+        events = materialize(letters.dropDuplicates([_KEY]))
         stored.append(events)
         report.events = events.count()
 
@@ -193,7 +191,7 @@ def replay(
         succeeded = letters
         for failed in recording.failed:
             succeeded = succeeded.join(failed, _KEY, "left_anti")
-        ids = materialize(succeeded.select("dead_letter_id").distinct(), _LEVEL)
+        ids = materialize(succeeded.select("dead_letter_id").distinct())
         stored.append(ids)
         report.replayed = succeeded.count()
         report.failed_again = report.selected - report.replayed
