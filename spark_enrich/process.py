@@ -9,6 +9,7 @@ import logging
 from functools import reduce
 from typing import TYPE_CHECKING
 
+from pyspark.sql import Column, Observation
 from pyspark.sql import functions as F
 
 from spark_enrich.accounting import BatchReport, ExecutorCounts
@@ -71,6 +72,17 @@ def _engine_metadata(plan: CompiledPipeline, bound: BoundExecutor, rows: DataFra
     )
 
 
+def _decode_counts(type_col: Column, handled: list[str]) -> list[Column]:
+    """Rows, decode dead letters per reason, decoded rows per handled event type, unrouted."""
+    good = F.col(ERROR).isNull()
+    return [
+        F.count(F.lit(1)).alias("rows"),
+        *(F.count_if(F.col(f"{ERROR}.reason") == r.value).alias(r.value) for r in Reason),
+        *(F.count_if(good & (type_col == t)).alias(f"type:{t}") for t in handled),
+        F.count_if(good & ~F.coalesce(type_col.isin(handled), F.lit(False))).alias("unrouted"),
+    ]
+
+
 def with_row_ids(envelope: DataFrame) -> DataFrame:
     """Number the rows of one batch (``_se_meta.row_id``): poison-row isolation and service
     calls use it. ``monotonically_increasing_id`` is batch-only, so this runs per batch; the
@@ -110,26 +122,26 @@ def process_batch(
     """
     spark, spec, config = plan.spark, plan.decode_spec, plan.config
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
+    handled = sorted({t for b in plan.executors for t in b.event_types})
+    type_col = F.col(spec.event_type_field)
     # Materialised, not persisted: a columnar cache of the decoded rows (nested metadata, raw
     # payloads) cost more to build than decoding itself (1M events: ~5 s more than this).
-    decoded = materialize(decode(with_row_ids(envelope), spec))
+    # Counted while it is materialised, not by a job of its own: a micro-batch pays every
+    # job's fixed cost.
+    counts = Observation(f"decode-{batch_id}")
+    decoded = materialize(
+        decode(with_row_ids(envelope), spec).observe(counts, *_decode_counts(type_col, handled))
+    )
     results: list[ExecutorResult] = []
     try:
-        type_col = F.col(spec.event_type_field)
-        stats = decoded.groupBy(F.col(f"{ERROR}.reason").alias("reason"), type_col.alias("t"))
-        by_type: dict[str | None, int] = {}
-        for row in stats.count().collect():
-            if row["reason"] is not None:
-                reason = str(row["reason"])
-                report.decode_dead_lettered[reason] = (
-                    report.decode_dead_lettered.get(reason, 0) + row["count"]
-                )
-            else:
-                by_type[row["t"]] = by_type.get(row["t"], 0) + row["count"]
-        report.source_rows = sum(by_type.values()) + sum(report.decode_dead_lettered.values())
-        handled = {t for b in plan.executors for t in b.event_types}
-        report.routed = sum(n for t, n in by_type.items() if t in handled)
-        report.unrouted = sum(n for t, n in by_type.items() if t not in handled)
+        observed = counts.get
+        report.source_rows = int(observed["rows"])
+        report.decode_dead_lettered = {
+            r.value: int(observed[r.value]) for r in Reason if observed[r.value]
+        }
+        by_type = {t: int(observed[f"type:{t}"]) for t in handled}
+        report.routed = sum(by_type.values())
+        report.unrouted = int(observed["unrouted"])
 
         good = decoded.where(F.col(ERROR).isNull()).drop(ERROR)
         dead: list[DataFrame] = [
@@ -141,7 +153,7 @@ def process_batch(
         ]
         if config.decoding.unrouted == "dead_letter" and report.unrouted:
             unrouted = decoded.where(
-                F.col(ERROR).isNull() & ~F.coalesce(type_col.isin(sorted(handled)), F.lit(False))
+                F.col(ERROR).isNull() & ~F.coalesce(type_col.isin(handled), F.lit(False))
             ).withColumn(
                 ERROR,
                 F.struct(
