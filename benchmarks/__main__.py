@@ -23,6 +23,8 @@ def main() -> None:
     lat.add_argument("--rate", type=int, default=1000)
     lat.add_argument("--seconds", type=int, default=60)
     lat.add_argument("--trigger-seconds", type=int, default=1)
+    lat.add_argument("--warm-up", type=int, default=45, help="Seconds produced, not measured.")
+    lat.add_argument("--max-offsets", type=int, default=50_000)
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="spark-enrich-bench-"))
     if args.case == "batch":
@@ -36,7 +38,9 @@ def main() -> None:
     else:
         from benchmarks.stream import latency
 
-        latency(args.rate, args.seconds, workdir, args.trigger_seconds)
+        latency(
+            args.rate, args.seconds, workdir, args.trigger_seconds, args.warm_up, args.max_offsets
+        )
 
 
 if __name__ == "__main__":

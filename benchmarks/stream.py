@@ -9,8 +9,11 @@
 from __future__ import annotations
 
 import bisect
+import math
 import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +25,8 @@ from benchmarks.handwritten import create_table, enriched
 
 if TYPE_CHECKING:
     from confluent_kafka import Producer
+
+    from spark_enrich.runtime.stream import StreamRun
 
 
 def _kafka(
@@ -162,8 +167,10 @@ def _produce(producer: Producer, rows: list[tuple[str, bytes, bytes]], rate: int
     producer.flush(30)
 
 
-def _latencies(spark: SparkSession, path: str, kafka_time: str, batch_time: str) -> list[float]:
-    """Kafka timestamp -> commit time of the Delta version holding the row, per row.
+def _latencies(
+    spark: SparkSession, path: str, kafka_time: str, batch_time: str
+) -> list[tuple[float, float]]:
+    """``(Kafka timestamp, seconds until the Delta commit holding the row)`` per row.
 
     ``batch_time`` is the micro-batch's timestamp on the row (``current_timestamp()`` is fixed
     per micro-batch): the row became visible with the first commit at or after it.
@@ -184,17 +191,60 @@ def _latencies(spark: SparkSession, path: str, kafka_time: str, batch_time: str)
     ):
         i = bisect.bisect_left(commit_times, row["at"].timestamp())
         if i < len(commit_times):
-            samples.append(commit_times[i] - row["kafka"].timestamp())
+            sent = row["kafka"].timestamp()
+            samples.append((sent, commit_times[i] - sent))
     return sorted(samples)
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def latency(rate: int, seconds: int, workdir: Path, trigger_seconds: int) -> None:
-    """Produce at ``rate`` events/s for ``seconds`` while a stream runs; report latencies of the
-    demo pipeline and, as the floor, of a Kafka -> Delta passthrough stream with the same
+@dataclass
+class _Window:
+    """The measured part of a run: events sent in ``[start, end)`` (after the warm-up)."""
+
+    start: float
+    end: float
+
+    def summary(self, samples: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+        """p50 and p99 over the window, and the p50 of its first and last fifth (a latency
+        that grows from one to the other means the stream falls behind the producer)."""
+        inside = [(t, lat) for t, lat in samples if self.start <= t < self.end]
+        if not inside:
+            raise RuntimeError("no event of the measured window reached the table")
+        fifth = (self.end - self.start) / 5
+        first = [lat for t, lat in inside if t < self.start + fifth] or [math.nan]
+        last = [lat for t, lat in inside if t >= self.end - fifth] or [math.nan]
+        p50, p99 = _percentiles([lat for _, lat in inside])
+        return p50, p99, statistics.median(first), statistics.median(last)
+
+
+def _measure(
+    producer: Producer,
+    rows: list[tuple[str, bytes, bytes]],
+    rate: int,
+    warm_up: int,
+    drain: int,
+    stop: Callable[[], None],
+) -> _Window:
+    """Produce ``rows`` at ``rate`` while a stream runs, then ``stop`` it; the window is
+    everything sent after the first ``warm_up`` seconds (first micro-batches, table creation
+    and code generation are not steady state)."""
+    begin = time.time()
+    _produce(producer, rows, rate)
+    time.sleep(drain)
+    stop()
+    return _Window(begin + warm_up, begin + len(rows) / rate)
+
+
+def latency(
+    rate: int, seconds: int, workdir: Path, trigger_seconds: int, warm_up: int, max_offsets: int
+) -> None:
+    """Produce at ``rate`` events/s for ``warm_up + seconds`` while a stream runs and report
+    the latencies of the last ``seconds``: the demo pipeline (merge sink, as configured, and
+    with an append sink) and, as the floor, a Kafka -> Delta passthrough stream with the same
     trigger."""
     from spark_enrich.demo.generate import generate_raw_events, write_demo_data
     from spark_enrich.runtime.stream import await_stream, start_stream
@@ -202,13 +252,15 @@ def latency(rate: int, seconds: int, workdir: Path, trigger_seconds: int) -> Non
 
     spark = session()
     data = workdir / "data"
-    n = rate * seconds
     write_demo_data(spark, data, 1000)
     rows = [
         (r["topic"], r["key"], r["value"])
-        for r in generate_raw_events(spark, n, seed=11, bad_share=0, duplicate_share=0).collect()
+        for r in generate_raw_events(
+            spark, rate * (warm_up + seconds), seed=11, bad_share=0, duplicate_share=0
+        ).collect()
     ]
-    warm_up, drain = 15, trigger_seconds * 3 + 10
+    drain = trigger_seconds * 3 + 10
+    results: list[tuple[str, tuple[float, float, float, float], int]] = []
     with LocalKafkaBroker.start(workdir / "kafka", heap="1g") as broker:
         bootstrap = broker.bootstrap_servers
         for topic in ("engagement", "search"):
@@ -219,48 +271,54 @@ def latency(rate: int, seconds: int, workdir: Path, trigger_seconds: int) -> Non
         out, cp = workdir / "pass", workdir / "pass-cp"
         fresh(out, cp)
         reference = (
-            _kafka(spark, bootstrap, "engagement,search", starting="latest")
+            _kafka(spark, bootstrap, "engagement,search", max_offsets, starting="latest")
             .withColumn("batch_time", F.current_timestamp())
             .writeStream.format("delta")
             .option("checkpointLocation", str(cp))
             .trigger(processingTime=f"{trigger_seconds} seconds")
             .start(str(out))
         )
-        time.sleep(warm_up)
-        _produce(producer, rows, rate)
-        time.sleep(drain)
-        reference.stop()
-        floor = _latencies(spark, str(out), "timestamp", "batch_time")
+        window = _measure(producer, rows, rate, warm_up, drain, reference.stop)
+        samples = _latencies(spark, str(out), "timestamp", "batch_time")
+        results.append(("passthrough (the floor)", window.summary(samples), 0))
 
-        fresh(data / "enriched", data / "dead_letters", data / "_checkpoints")
-        pipeline = demo_pipeline(
-            spark,
-            data,
-            overrides=[
-                "runtime.stream.trigger.kind=processing_time",
-                f"runtime.stream.trigger.interval={trigger_seconds}s",
-                "sources[0].starting_offsets=latest",
-            ],
-            KAFKA_BOOTSTRAP=bootstrap,
-        )
-        run = start_stream(pipeline.plan)
-        time.sleep(warm_up)  # the first (empty) micro-batches and table creation
-        _produce(producer, rows, rate)
-        time.sleep(drain)
-        run.stop_requested.set()
-        await_stream(run, handle_signals=False)
-        sink = str(pipeline.plan.sink.path)
-        measured = _latencies(spark, sink, "_source.timestamp", "_ingested_at")
-    p50, p99 = _percentiles(measured)
-    floor50, floor99 = _percentiles(floor)
+        for label, mode in (("engine, merge sink", "merge"), ("engine, append sink", "append")):
+            fresh(data / "enriched", data / "dead_letters", data / "_checkpoints")
+            pipeline = demo_pipeline(
+                spark,
+                data,
+                overrides=[
+                    "runtime.stream.trigger.kind=processing_time",
+                    f"runtime.stream.trigger.interval={trigger_seconds}s",
+                    "sources[0].starting_offsets=latest",
+                    f"sources[0].max_offsets_per_trigger={max_offsets}",
+                    f"sink.mode={mode}",
+                ],
+                KAFKA_BOOTSTRAP=bootstrap,
+            )
+            run = start_stream(pipeline.plan)
+
+            def stop(run: StreamRun = run) -> None:
+                run.stop_requested.set()
+                await_stream(run, handle_signals=False)
+
+            window = _measure(producer, rows, rate, warm_up, drain, stop)
+            samples = _latencies(
+                spark, str(pipeline.plan.sink.path), "_source.timestamp", "_ingested_at"
+            )
+            results.append((label, window.summary(samples), len(run.reports)))
+    table: list[tuple[str, float, str]] = []
+    for label, (p50, p99, first, last), batches in results:
+        goal = "" if label.startswith("passthrough") else " (goal <= 1 / <= 2)"
+        table += [
+            (f"{label} p50", p50, f"s{goal}"),
+            (f"{label} p99", p99, "s"),
+            (f"{label} p50 first/last fifth", last / first, f"{first:.1f} s -> {last:.1f} s"),
+        ]
+        if batches:
+            table.append((f"{label} micro-batches", float(batches), ""))
     print_table(
-        f"stream latency, {rate} events/s for {seconds}s, trigger {trigger_seconds}s, "
-        f"{len(measured)} engine rows and {len(floor)} passthrough rows measured",
-        [
-            ("passthrough produce -> committed p50", floor50, "s (the floor)"),
-            ("passthrough produce -> committed p99", floor99, "s"),
-            ("engine produce -> committed p50", p50, "s (goal <= 1)"),
-            ("engine produce -> committed p99", p99, "s (goal <= 2)"),
-            ("engine micro-batches", float(len(run.reports)), ""),
-        ],
+        f"stream latency, {rate} events/s, {warm_up}s warm-up then {seconds}s measured, "
+        f"trigger {trigger_seconds}s, maxOffsetsPerTrigger {max_offsets}",
+        table,
     )
