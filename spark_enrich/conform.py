@@ -11,9 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Column
-from pyspark.sql import functions as F
-
 from spark_enrich.columns import ERROR, META, Reason
 from spark_enrich.errors import ExecutorContractError
 
@@ -48,17 +45,34 @@ class OutputContract:
         )
 
 
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _text(value: str) -> str:
+    """A SQL string literal (Spark's default parser unescapes backslashes)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _violation(message: str) -> str:
+    return f"named_struct('reason', {_text(Reason.CONTRACT_VIOLATION.value)}, 'message', {message})"
+
+
 def conform(
     df: DataFrame,
     contract: OutputContract,
     *,
     executor: str,
-    constraint: tuple[Column, str] | None = None,
+    constraint: tuple[str, str] | None = None,
 ) -> DataFrame:
     """Project ``df`` to the contract's columns (plus ``_se_meta``) and set ``_se_error``.
 
-    ``constraint`` is an extra (condition on the contract columns, message) that every output
-    row must meet, such as a backfill's date range; rows failing it are contract violations.
+    ``constraint`` is an extra (SQL condition on the contract columns, message) that every
+    output row must meet, such as a backfill's date range; rows failing it are contract
+    violations.
+
+    The projection is one SQL select: built from column objects it cost ~0.4 s of driver time
+    per executor and batch (hundreds of py4j calls), which every micro-batch paid.
 
     Raises:
         ExecutorContractError: ``MISSING_OUTPUT_COLUMN`` when a non-nullable contract column is
@@ -73,47 +87,43 @@ def conform(
             f"requires (non-nullable). Its output has: {sorted(present)}",
             {"executor": executor, "missing": missing},
         )
-    casts: list[Column] = []
-    checks: list[tuple[Column, Column]] = []
+    casts: list[str] = []
+    checks: list[tuple[str, str]] = []
     key = set(contract.key)
     for col in contract.columns:
+        name = _ident(col.name)
         if col.name not in present:
-            casts.append(F.lit(None).cast(col.type).alias(col.name))
+            casts.append(f"CAST(NULL AS {col.type}) AS {name}")
             continue
-        original = F.col(f"`{col.name}`")
-        cast = original.try_cast(col.type)
-        casts.append(cast.alias(col.name))
+        cast = f"try_cast({name} AS {col.type})"
+        casts.append(f"{cast} AS {name}")
         checks.append(
             (
-                original.isNotNull() & cast.isNull(),
-                F.concat(
-                    F.lit(f"column {col.name!r}: value "),
-                    F.substring(original.cast("string"), 1, 80),
-                    F.lit(f" cannot be cast to {col.type}"),
-                ),
+                f"{name} IS NOT NULL AND {cast} IS NULL",
+                f"concat({_text(f'column {col.name!r}: value ')}, "
+                f"substring(CAST({name} AS STRING), 1, 80), "
+                f"{_text(f' cannot be cast to {col.type}')})",
             )
         )
         if not col.nullable or col.name in key:
             checks.append(
                 (
-                    original.isNull(),
-                    F.lit(f"column {col.name!r} is null but the contract requires a value"),
+                    f"{name} IS NULL",
+                    _text(f"column {col.name!r} is null but the contract requires a value"),
                 )
             )
-    error: Column | None = None
     if constraint is not None:
         condition, text = constraint
-        checks.append((~F.coalesce(condition, F.lit(False)), F.lit(text)))
-    for condition, message in checks:
-        value = F.struct(
-            F.lit(Reason.CONTRACT_VIOLATION.value).alias("reason"), message.alias("message")
-        )
-        error = F.when(condition, value) if error is None else error.when(condition, value)
-    error_col = error.otherwise(F.lit(None)) if error is not None else F.lit(None)
+        checks.append((f"NOT coalesce(({condition}), false)", _text(text)))
+    error = (
+        "CASE " + " ".join(f"WHEN {cond} THEN {_violation(msg)}" for cond, msg in checks) + " END"
+        if checks
+        else "CAST(NULL AS STRUCT<reason: STRING, message: STRING>)"
+    )
     if ERROR in present:
         # An error set inside the executor (an enrichment-service failure) comes first.
-        error_col = F.coalesce(F.col(ERROR), error_col)
-    return df.select(*casts, F.col(META), error_col.alias(ERROR))
+        error = f"coalesce({_ident(ERROR)}, {error})"
+    return df.selectExpr(*casts, _ident(META), f"{error} AS {_ident(ERROR)}")
 
 
 def contract_from_config(columns: Sequence[object], key: Sequence[str]) -> OutputContract:

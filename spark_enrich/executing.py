@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Column, DataFrame, Observation
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from spark_enrich.columns import ERROR, META, Reason
@@ -140,7 +140,8 @@ class Conformance:
     """How an executor's output is conformed: the contract and an optional extra row check."""
 
     contract: OutputContract
-    constraint: tuple[Column, str] | None = None
+    constraint: tuple[str, str] | None = None
+    """(SQL condition, message): see :func:`spark_enrich.conform.conform`."""
 
     def apply(self, df: DataFrame, executor: str) -> DataFrame:
         return conform(df, self.contract, executor=executor, constraint=self.constraint)

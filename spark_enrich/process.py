@@ -172,8 +172,7 @@ def process_batch(
             None
             if replace is None
             else (
-                (F.col(replace.column) >= F.lit(replace.start))
-                & (F.col(replace.column) < F.lit(replace.end)),
+                replace.predicate(),
                 f"{replace.column} outside the backfill range [{replace.start}, {replace.end})",
             ),
         )
