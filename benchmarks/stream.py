@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -255,8 +256,15 @@ def latency(
     write_demo_data(spark, data, 1000)
     rows = [
         (r["topic"], r["key"], r["value"])
+        # Live events: today's (one sink partition per micro-batch, as a live stream writes).
         for r in generate_raw_events(
-            spark, rate * (warm_up + seconds), seed=11, bad_share=0, duplicate_share=0
+            spark,
+            rate * (warm_up + seconds),
+            seed=11,
+            start=datetime.now(timezone.utc).date(),
+            days=1,
+            bad_share=0,
+            duplicate_share=0,
         ).collect()
     ]
     drain = trigger_seconds * 3 + 10

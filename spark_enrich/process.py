@@ -144,13 +144,12 @@ def process_batch(
         report.unrouted = int(observed["unrouted"])
 
         good = decoded.where(F.col(ERROR).isNull()).drop(ERROR)
-        dead: list[DataFrame] = [
-            _letters(
-                plan,
-                decoded.where(F.col(ERROR).isNotNull()),
-                event_type_column=spec.event_type_field,
-            )
-        ]
+        # Dead-letter frames are built only where there are dead letters: building a plan costs
+        # driver time that a clean micro-batch should not pay.
+        dead: list[DataFrame] = []
+        if report.decode_dead_lettered:
+            bad = decoded.where(F.col(ERROR).isNotNull())
+            dead.append(_letters(plan, bad, event_type_column=spec.event_type_field))
         if config.decoding.unrouted == "dead_letter" and report.unrouted:
             unrouted = decoded.where(
                 F.col(ERROR).isNull() & ~F.coalesce(type_col.isin(handled), F.lit(False))
@@ -198,8 +197,11 @@ def process_batch(
             contract_type = (
                 spec.event_type_field if spec.event_type_field in plan.contract.names else None
             )
-            violations = result.conformed.where(F.col(ERROR).isNotNull())
-            dead.append(_letters(plan, violations, bound=bound, event_type_column=contract_type))
+            if result.dead_lettered:
+                violations = result.conformed.where(F.col(ERROR).isNotNull())
+                dead.append(
+                    _letters(plan, violations, bound=bound, event_type_column=contract_type)
+                )
             if result.poison is not None:
                 dead.append(
                     _letters(
