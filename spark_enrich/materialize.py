@@ -36,6 +36,9 @@ def release(df: DataFrame) -> None:
     (py4j) API; elsewhere (Spark Connect) it does nothing and the cleaner frees them later.
     """
     try:
-        df._jdf.queryExecution().logical().rdd().unpersist(False)
+        rdd = df._jdf.queryExecution().logical().rdd()
+        # Through the context, not ``rdd.unpersist``: that one warns on every locally
+        # checkpointed RDD (its lineage is gone), several lines per micro-batch in the logs.
+        df.sparkSession._jsc.sc().unpersistRDD(rdd.id(), False)
     except Exception as exc:  # not a checkpointed frame, or not a classic session
         log.debug("could not release a materialised frame: %s", exc)
