@@ -38,7 +38,10 @@ def _output(spark: SparkSession, with_error: bool = False):  # type: ignore[no-u
 def _expected(spark: SparkSession, errors: list[tuple[str, str] | None]):  # type: ignore[no-untyped-def]
     values = [("a", 7), ("b", None), (None, 8), ("c", None)]
     return spark.createDataFrame(
-        [(i, n, None, (k + 1,), e) for k, ((i, n), e) in enumerate(zip(values, errors))],
+        [
+            (i, n, None, (k + 1,), e)
+            for k, ((i, n), e) in enumerate(zip(values, errors, strict=True))
+        ],
         f"id string, `{ODD.replace('`', '``')}` int, missing array<string>, "
         f"_se_meta struct<row_id: int>, _se_error {ERROR_DDL}",
     )
