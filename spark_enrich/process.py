@@ -72,14 +72,14 @@ def _engine_metadata(plan: CompiledPipeline, bound: BoundExecutor, rows: DataFra
     )
 
 
-def _decode_counts(type_col: Column, handled: list[str]) -> list[Column]:
+def _decode_counts(type_col: Column, handled: list[str], routed: Column) -> list[Column]:
     """Rows, decode dead letters per reason, decoded rows per handled event type, unrouted."""
     good = F.col(ERROR).isNull()
     return [
         F.count(F.lit(1)).alias("rows"),
         *(F.count_if(F.col(f"{ERROR}.reason") == r.value).alias(r.value) for r in Reason),
         *(F.count_if(good & (type_col == t)).alias(f"type:{t}") for t in handled),
-        F.count_if(good & ~F.coalesce(type_col.isin(handled), F.lit(False))).alias("unrouted"),
+        F.count_if(good & ~routed).alias("unrouted"),
     ]
 
 
@@ -124,13 +124,16 @@ def process_batch(
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
     handled = sorted({t for b in plan.executors for t in b.event_types})
     type_col = F.col(spec.event_type_field)
+    routed_type = F.coalesce(type_col.isin(handled), F.lit(False))
     # Materialised, not persisted: a columnar cache of the decoded rows (nested metadata, raw
     # payloads) cost more to build than decoding itself (1M events: ~5 s more than this).
     # Counted while it is materialised, not by a job of its own: a micro-batch pays every
     # job's fixed cost.
     counts = Observation(f"decode-{batch_id}")
     decoded = materialize(
-        decode(with_row_ids(envelope), spec).observe(counts, *_decode_counts(type_col, handled))
+        decode(with_row_ids(envelope), spec).observe(
+            counts, *_decode_counts(type_col, handled, routed_type)
+        )
     )
     results: list[ExecutorResult] = []
     try:
@@ -151,9 +154,7 @@ def process_batch(
             bad = decoded.where(F.col(ERROR).isNotNull())
             dead.append(_letters(plan, bad, event_type_column=spec.event_type_field))
         if config.decoding.unrouted == "dead_letter" and report.unrouted:
-            unrouted = decoded.where(
-                F.col(ERROR).isNull() & ~F.coalesce(type_col.isin(handled), F.lit(False))
-            ).withColumn(
+            unrouted = decoded.where(F.col(ERROR).isNull() & ~routed_type).withColumn(
                 ERROR,
                 F.struct(
                     F.lit(Reason.UNKNOWN_EVENT_TYPE.value).alias("reason"),
