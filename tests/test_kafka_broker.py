@@ -158,3 +158,13 @@ def test_cli_starts_reports_and_stops_a_broker(tmp_path: Path) -> None:
     assert not _pid_alive(info["pid"])
     after = run("status")
     assert after.returncode == 1 and "not running" in after.stdout
+
+
+def test_cluster_ids_are_kafka_uuids_the_storage_tool_accepts() -> None:
+    import base64
+
+    ids = [kafka_mod._cluster_id() for _ in range(2000)]
+    # One id in 64 used to start with "-", which kafka-storage parses as an option.
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    assert len(set(ids)) == len(ids)

@@ -396,9 +396,14 @@ class LocalKafkaBroker:
 
 def _cluster_id() -> str:
     # Kafka wants a base64url 16-byte UUID without padding, as `kafka-storage random-uuid` prints.
+    # Like Kafka's own Uuid.randomUuid(), never one starting with "-": the storage tool's
+    # argument parser would read it as an option (1 start in 64 failed with FORMAT_FAILED).
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _write_config(folder: Path, port: int, controller_port: int) -> Path:
