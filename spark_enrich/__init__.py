@@ -11,11 +11,13 @@ from spark_enrich.errors import (
     SparkEnrichError,
 )
 from spark_enrich.executor import Executor, ExecutorSpec, executor
+from spark_enrich.lookup import AsOfColumns, TableSpec
 from spark_enrich.pipeline import Pipeline
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsOfColumns",
     "EnrichContext",
     "Executor",
     "ExecutorContractError",
@@ -23,6 +25,7 @@ __all__ = [
     "Pipeline",
     "RegistryError",
     "SparkEnrichError",
+    "TableSpec",
     "__version__",
     "executor",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from spark_enrich.errors import ExecutorContractError
+from spark_enrich.lookup import JoinHow, TableSpec
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -22,6 +23,8 @@ class EnrichContext:
         tables: logical name -> loader returning the table's DataFrame (called lazily, once).
         services: logical name -> function that enriches a DataFrame through that service.
         executor: the executor's name, for error messages.
+        specs: logical name -> the table's configured keys, ``as_of`` and broadcast hint;
+            a table without one is offered as loaded and cannot be used with :meth:`join`.
     """
 
     def __init__(
@@ -29,19 +32,50 @@ class EnrichContext:
         tables: Mapping[str, Callable[[], DataFrame]],
         services: Mapping[str, ServiceCall] | None = None,
         executor: str = "",
+        specs: Mapping[str, TableSpec] | None = None,
     ) -> None:
         self._tables = dict(tables)
         self._services = dict(services or {})
+        self._specs = dict(specs or {})
         self._loaded: dict[str, DataFrame] = {}
         self._executor = executor
 
     def table(self, name: str) -> DataFrame:
-        """The offline table declared as ``name`` in ``enrichments.tables``.
+        """The offline table declared as ``name`` in ``enrichments.tables``, whole (for a
+        table with ``as_of``: every version of every key); broadcast-hinted when configured.
 
         Raises:
             ExecutorContractError: ``UNDECLARED_TABLE`` when the executor did not declare the
                 table or the pipeline did not configure it.
         """
+        spec = self._specs.get(name)
+        loaded = self._load(name)
+        return spec.hinted(loaded) if spec else loaded
+
+    def join(self, name: str, events: DataFrame, *, how: JoinHow = "left") -> DataFrame:
+        """``events`` joined with the offline table ``name`` as the configuration declares it:
+        on its ``keys`` and, with ``as_of``, to the row valid at each event's time. Adds the
+        table's other columns; ``left`` keeps unmatched events with nulls, ``inner`` drops
+        them.
+
+        Raises:
+            ExecutorContractError: ``UNDECLARED_TABLE`` as for :meth:`table`;
+                ``TABLE_JOIN_COLUMNS_MISSING`` when the events or the table lack a configured
+                column; ``TABLE_JOIN_COLUMN_CLASH`` when a table column already exists in the
+                events.
+        """
+        table = self._load(name)
+        spec = self._specs.get(name)
+        if spec is None:
+            raise ExecutorContractError(
+                "TABLE_WITHOUT_KEYS",
+                f"Executor {self._executor!r} joins table {name!r}, which has no configured "
+                "join keys; use ctx.table() and join it yourself.",
+                {"executor": self._executor, "table": name},
+            )
+        return spec.apply(events, table, how=how, name=name, executor=self._executor)
+
+    def _load(self, name: str) -> DataFrame:
         if name not in self._tables:
             raise ExecutorContractError(
                 "UNDECLARED_TABLE",

@@ -7,14 +7,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark.sql import functions as F
-
 from spark_enrich.conform import OutputContract, contract_from_config
 from spark_enrich.context import EnrichContext
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import DecodeSpec, parse_schema
 from spark_enrich.delta_commit import read_table
 from spark_enrich.executing import BoundExecutor
+from spark_enrich.lookup import AsOfColumns, TableSpec
 from spark_enrich.metrics import MetricsSink
 from spark_enrich.registry import ExecutorRegistry, default_registry
 from spark_enrich.services import make_service_call
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from spark_enrich.config import PipelineConfig
+    from spark_enrich.config.models import TableEnrichment
 
 
 @dataclass
@@ -57,14 +57,20 @@ class CompiledPipeline:
         )
 
 
-def _table_loader(spark: SparkSession, table: object) -> Callable[[], DataFrame]:
+def _table_loader(spark: SparkSession, table: TableEnrichment) -> Callable[[], DataFrame]:
     def load() -> DataFrame:
-        frame = read_table(
-            spark, path=getattr(table, "path", None), table=getattr(table, "table", None)
-        )
-        return F.broadcast(frame) if getattr(table, "broadcast", False) else frame
+        return read_table(spark, path=table.path, table=table.table)
 
     return load
+
+
+def _table_spec(table: TableEnrichment) -> TableSpec:
+    as_of = table.as_of
+    return TableSpec(
+        keys=tuple(table.keys),
+        as_of=AsOfColumns(as_of.event_time, as_of.valid_from, as_of.valid_to) if as_of else None,
+        broadcast=table.broadcast,
+    )
 
 
 def compile_pipeline(
@@ -92,8 +98,9 @@ def compile_pipeline(
         params_model = cls.spec.params_model
         params = params_model.model_validate(ex_cfg.params) if params_model else None
         tables = {name: _table_loader(spark, config.table(name)) for name in cls.spec.tables}
+        specs = {name: _table_spec(config.table(name)) for name in cls.spec.tables}
         services = {name: make_service_call(config.service(name)) for name in cls.spec.services}
-        context = EnrichContext(tables, services, executor=cls.spec.name)
+        context = EnrichContext(tables, services, executor=cls.spec.name, specs=specs)
         bound.append(BoundExecutor(cls(params), context))
     contract = contract_from_config(config.output.columns, config.output.key)
     sink = DeltaSink(

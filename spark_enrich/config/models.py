@@ -223,9 +223,14 @@ class TableEnrichment(_Model):
     name: Name = Field(description="Logical name executors use (`ctx.table(name)`).")
     path: PathStr | None = Field(default=None, description="Path of the Delta table (or `table`).")
     table: str | None = Field(default=None, description="Catalog name of the table (or `path`).")
-    keys: list[str] = Field(min_length=1, description="Join key columns.")
+    keys: list[str] = Field(
+        min_length=1, description="Join key columns (same names in events and table; `ctx.join`)."
+    )
     broadcast: bool = Field(default=False, description="Hint Spark to broadcast the table.")
-    as_of: AsOf | None = Field(default=None, description="Point-in-time join; null = latest.")
+    as_of: AsOf | None = Field(
+        default=None,
+        description="Point-in-time join by `ctx.join`; null = join every row of the key.",
+    )
 
     @model_validator(mode="after")
     def _path_xor_table(self) -> TableEnrichment:

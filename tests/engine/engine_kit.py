@@ -122,7 +122,7 @@ def config_dict(
         "observability": {"metrics": {"kind": "none"}},
     }
     for key, value in sections.items():
-        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     return config
 
 
