@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from spark_enrich.columns import ERROR, META, Reason
 from spark_enrich.errors import ExecutorContractError
+from spark_enrich.sqltext import ident, literal
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -45,17 +46,9 @@ class OutputContract:
         )
 
 
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def _text(value: str) -> str:
-    """A SQL string literal (Spark's default parser unescapes backslashes)."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _violation(message: str) -> str:
-    return f"named_struct('reason', {_text(Reason.CONTRACT_VIOLATION.value)}, 'message', {message})"
+    reason = literal(Reason.CONTRACT_VIOLATION.value)
+    return f"named_struct('reason', {reason}, 'message', {message})"
 
 
 def conform(
@@ -91,7 +84,7 @@ def conform(
     checks: list[tuple[str, str]] = []
     key = set(contract.key)
     for col in contract.columns:
-        name = _ident(col.name)
+        name = ident(col.name)
         if col.name not in present:
             casts.append(f"CAST(NULL AS {col.type}) AS {name}")
             continue
@@ -100,21 +93,21 @@ def conform(
         checks.append(
             (
                 f"{name} IS NOT NULL AND {cast} IS NULL",
-                f"concat({_text(f'column {col.name!r}: value ')}, "
+                f"concat({literal(f'column {col.name!r}: value ')}, "
                 f"substring(CAST({name} AS STRING), 1, 80), "
-                f"{_text(f' cannot be cast to {col.type}')})",
+                f"{literal(f' cannot be cast to {col.type}')})",
             )
         )
         if not col.nullable or col.name in key:
             checks.append(
                 (
                     f"{name} IS NULL",
-                    _text(f"column {col.name!r} is null but the contract requires a value"),
+                    literal(f"column {col.name!r} is null but the contract requires a value"),
                 )
             )
     if constraint is not None:
         condition, text = constraint
-        checks.append((f"NOT coalesce(({condition}), false)", _text(text)))
+        checks.append((f"NOT coalesce(({condition}), false)", literal(text)))
     error = (
         "CASE " + " ".join(f"WHEN {cond} THEN {_violation(msg)}" for cond, msg in checks) + " END"
         if checks
@@ -122,8 +115,8 @@ def conform(
     )
     if ERROR in present:
         # An error set inside the executor (an enrichment-service failure) comes first.
-        error = f"coalesce({_ident(ERROR)}, {error})"
-    return df.selectExpr(*casts, _ident(META), f"{error} AS {_ident(ERROR)}")
+        error = f"coalesce({ident(ERROR)}, {error})"
+    return df.selectExpr(*casts, ident(META), f"{error} AS {ident(ERROR)}")
 
 
 def contract_from_config(columns: Sequence[object], key: Sequence[str]) -> OutputContract:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from spark_enrich.sqltext import ident, literal
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
@@ -115,17 +117,44 @@ def ensure_table(
     partition_by: Sequence[str] = (),
     properties: Mapping[str, str] | None = None,
 ) -> None:
-    """Create the Delta table with this schema, partitioning and properties if it is missing."""
+    """Create the Delta table with this schema, partitioning and properties if it is missing;
+    set the ``properties`` an existing table lacks or holds with another value (properties the
+    configuration no longer names are left as they are)."""
     from delta.tables import DeltaTable
 
+    properties = {key: str(value) for key, value in (properties or {}).items()}
     builder = DeltaTable.createIfNotExists(spark)
     builder = builder.location(path) if path else builder.tableName(str(table))
     builder = builder.addColumns(schema)
     if partition_by:
         builder = builder.partitionedBy(*partition_by)
-    for key, value in (properties or {}).items():
-        builder = builder.property(key, str(value))
+    for key, value in properties.items():
+        builder = builder.property(key, value)
     with_conflict_retry(builder.execute, what=f"create {path or table}")
+    if properties:
+        _set_changed_properties(spark, path=path, table=table, properties=properties)
+
+
+def _property_key(key: str) -> str:
+    # Delta stores its own ``delta.*`` keys in canonical case, whatever case they were set in.
+    return key.lower() if key.lower().startswith("delta.") else key
+
+
+def _set_changed_properties(
+    spark: SparkSession, *, path: str | None, table: str | None, properties: Mapping[str, str]
+) -> None:
+    current_row = delta_table(spark, path=path, table=table).detail().first()
+    current = {_property_key(k): v for k, v in (current_row["properties"] or {}).items()}
+    changed = {k: v for k, v in properties.items() if current.get(_property_key(k)) != v}
+    if not changed:
+        return
+    target = f"delta.{ident(str(path))}" if path else str(table)
+    assignments = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in changed.items())
+    log.info("%s: setting table properties %s", path or table, sorted(changed))
+    with_conflict_retry(
+        lambda: spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ({assignments})"),
+        what=f"set properties of {path or table}",
+    )
 
 
 def delta_table(spark: SparkSession, *, path: str | None, table: str | None):  # type: ignore[no-untyped-def]

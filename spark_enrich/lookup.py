@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from spark_enrich.errors import ExecutorContractError
+from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -141,4 +142,4 @@ def _col(name: str) -> Column:
     """A top-level column by its exact name (dots and backticks are not syntax here)."""
     from pyspark.sql import functions as F
 
-    return F.col("`" + name.replace("`", "``") + "`")
+    return F.col(ident(name))

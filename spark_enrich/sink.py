@@ -22,6 +22,7 @@ from spark_enrich.delta_commit import (
     table_version,
     with_conflict_retry,
 )
+from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
@@ -42,8 +43,8 @@ class DateRange:
     end: date
 
     def predicate(self) -> str:
-        column, start, end = self.column, self.start.isoformat(), self.end.isoformat()
-        return f"`{column}` >= '{start}' AND `{column}` < '{end}'"
+        column, start, end = ident(self.column), self.start.isoformat(), self.end.isoformat()
+        return f"{column} >= '{start}' AND {column} < '{end}'"
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ CODES: dict[str, str] = {
     "NO_RUNTIME": "`runtime` declares neither `stream` nor `batch`.",
     "NESTED_PATHS": "Two locations are the same or one lies inside the other.",
     "SHARED_CHECKPOINT": "Two pipelines use the same checkpoint location.",
+    "RESERVED_TABLE_PROPERTY": "A sink table property is reserved by Spark (owner, location, ...).",
     "BAD_OPTION": "A Kafka option key does not start with `kafka.` or is managed by another key.",
     "BAD_PARTITION_COLUMN": "A partition column has a type Delta cannot partition by.",
 }

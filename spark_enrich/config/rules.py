@@ -42,6 +42,21 @@ if TYPE_CHECKING:
 
 __all__ = ["Sections", "check_pipelines", "check_sections"]
 
+# Table properties Spark reserves for its own clauses: dropped silently at creation, refused
+# by ALTER TABLE (Spark 4.2, CatalogV2Util.TABLE_RESERVED_PROPERTIES).
+_RESERVED_TABLE_PROPERTIES = frozenset(
+    {
+        "collation",
+        "comment",
+        "external",
+        "is_managed_location",
+        "location",
+        "owner",
+        "provider",
+        "table_type",
+    }
+)
+
 # Options Spark's Kafka source rejects or that another key of the source already sets.
 _MANAGED_KAFKA_OPTIONS = {
     "kafka.bootstrap.servers": "set `bootstrap_servers` instead",
@@ -100,6 +115,7 @@ class _Rules:
         self.decoding_fields()
         self.executors()
         self.output_columns()
+        self.sink_properties()
         self.runtime()
         self.nested_paths()
         return self.problems
@@ -343,6 +359,20 @@ class _Rules:
                         column.type,
                         "a column of an atomic type (date, string, int, ...)",
                     )
+
+    def sink_properties(self) -> None:
+        sink = self.s.sink
+        for key in sink.properties if sink is not None else ():
+            if key.lower() in _RESERVED_TABLE_PROPERTIES:
+                self.add(
+                    "RESERVED_TABLE_PROPERTY",
+                    f"table property {key!r} is reserved by Spark: dropped without a word "
+                    "when the table is created, refused by ALTER TABLE; remove it",
+                    ("sink", "properties", key),
+                    key,
+                    "any property except " + ", ".join(sorted(_RESERVED_TABLE_PROPERTIES)),
+                    key=True,
+                )
 
     def runtime(self) -> None:
         runtime = self.s.runtime
