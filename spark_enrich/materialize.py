@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def materialize(df: DataFrame, level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> DataFrame:
-    """Compute ``df`` now and return a frame reading the stored result.
+def materialize(df: DataFrame) -> DataFrame:
+    """Compute ``df`` now and return a frame reading the stored result (memory, spilling to
+    local disk).
 
     A failing expression (a poison row) raises here, while the caller can still isolate it.
     """
-    return df.localCheckpoint(eager=True, storageLevel=level)
+    return df.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
 
 
 def release(df: DataFrame) -> None:

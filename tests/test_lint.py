@@ -1,4 +1,5 @@
-"""ruff and mypy are part of the suite: a lint or type error fails the build like a test."""
+"""ruff and mypy are part of the suite: a lint, format or type error fails the build like a
+test."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_reports_no_problem() -> None:
     result = _run(str(BIN / "ruff"), "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_would_change_nothing() -> None:
+    # Covers the Python blocks of README.md too (ruff formats Markdown code blocks).
+    result = _run(str(BIN / "ruff"), "format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
