@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column
@@ -26,6 +27,7 @@ PAYLOAD = "_se_payload"
 """The envelope column holding the payload text to decode."""
 _CORRUPT = "_se_corrupt_record"
 _TIME = "_se_event_time"
+_PARSED = "_se_parsed"
 _ANY_OBJECT = "MAP<STRING, STRING>"
 # ISO-8601 with optional 'T', fraction and zone; explicit so that Spark's special strings
 # ('now', 'yesterday', 'epoch') never parse: they would make decoding depend on the clock.
@@ -45,6 +47,12 @@ class DecodeSpec:
     max_payload_bytes: int | None = None
     event_time_min: datetime = datetime(2000, 1, 1, tzinfo=timezone.utc)
     max_future: timedelta | None = timedelta(days=1)
+
+    @cached_property
+    def expressions(self) -> _DecodeExpressions:
+        """The decode expressions, built on first use: a stream decodes every micro-batch
+        with the same ones, and building them costs ~200 calls into the JVM."""
+        return _decode_expressions(self)
 
 
 def parse_schema(ddl: str) -> StructType:
@@ -75,19 +83,31 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
         The schema's fields (the event-time field as TIMESTAMP), ``_se_meta`` and ``_se_error``:
         null for a good row, else ``struct(reason, message)`` with the first problem found.
     """
+    exprs = spec.expressions
+    # Parsed once into its own column: the checks use it in CASE WHEN branches, where Spark
+    # does not share subexpressions, so an inline expression would parse up to 4 times.
+    frame = envelope.withColumn(_PARSED, exprs.parsed).withColumn(_TIME, exprs.event_time)
+    return frame.select(*exprs.columns, F.col(META), exprs.error.alias(ERROR))
+
+
+@dataclass(frozen=True)
+class _DecodeExpressions:
+    parsed: Column
+    event_time: Column
+    columns: tuple[Column, ...]
+    error: Column
+
+
+def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
     payload = F.col(PAYLOAD)
     parse_schema_ = StructType([*spec.schema.fields]).add(_CORRUPT, "string")
     parsed = F.from_json(
         payload, parse_schema_, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
     )
-    frame = envelope.withColumn("_se_parsed", parsed)
-    field = {f.name: F.col(f"_se_parsed.`{f.name}`") for f in spec.schema.fields}
+    field = {f.name: F.col(f"{_PARSED}.`{f.name}`") for f in spec.schema.fields}
 
     time_raw = field[spec.event_time_field]
     time_fmt = spec.event_time_format or ISO_TIMESTAMP
-    # Parsed once into its own column: the checks below use it in CASE WHEN branches, where
-    # Spark does not share subexpressions, so an inline expression would parse up to 4 times.
-    frame = frame.withColumn(_TIME, F.try_to_timestamp(time_raw, F.lit(time_fmt)))
     event_time = F.col(_TIME)
 
     checks: list[tuple[Column, Reason, Column]] = []
@@ -102,10 +122,10 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
                 ),
             )
         )
-    corrupt = F.col(f"_se_parsed.{_CORRUPT}").isNotNull()
+    corrupt = F.col(f"{_PARSED}.{_CORRUPT}").isNotNull()
     # A payload that from_json parses into an object with no corrupt record is a JSON object:
     # the costlier checks below (two more parses of the text) only run on the other rows.
-    suspect = F.col("_se_parsed").isNull() | corrupt
+    suspect = F.col(_PARSED).isNull() | corrupt
     checks += [
         (
             # JSON whitespace too: F.trim strips spaces only.
@@ -188,12 +208,16 @@ def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
         )
     )
 
-    error = _first_error(checks)
-    columns = [
+    columns = tuple(
         event_time.alias(f.name) if f.name == spec.event_time_field else field[f.name].alias(f.name)
         for f in spec.schema.fields
-    ]
-    return frame.select(*columns, F.col(META), error.alias(ERROR))
+    )
+    return _DecodeExpressions(
+        parsed=parsed,
+        event_time=F.try_to_timestamp(time_raw, F.lit(time_fmt)),
+        columns=columns,
+        error=_first_error(checks),
+    )
 
 
 def _first_error(checks: Sequence[tuple[Column, Reason, Column]]) -> Column:
