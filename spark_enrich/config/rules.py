@@ -116,6 +116,7 @@ class _Rules:
         self.executors()
         self.output_columns()
         self.sink_properties()
+        self.as_of_columns()
         self.runtime()
         self.nested_paths()
         return self.problems
@@ -372,6 +373,33 @@ class _Rules:
                     key,
                     "any property except " + ", ".join(sorted(_RESERVED_TABLE_PROPERTIES)),
                     key=True,
+                )
+
+    def as_of_columns(self) -> None:
+        for i, table in enumerate(self.s.enrichments.tables if self.s.enrichments else ()):
+            as_of = table.as_of
+            if as_of is None:
+                continue
+            loc: Loc = ("enrichments", "tables", i, "as_of")
+            for column in ("valid_from", "valid_to"):
+                name = getattr(as_of, column)
+                if name is not None and name in table.keys:
+                    self.add(
+                        "BAD_VALUE",
+                        f"as_of.{column} {name!r} is also a join key of table {table.name!r}; "
+                        "a row's validity column cannot be matched against the event",
+                        (*loc, column),
+                        name,
+                        "a table column that is not in keys: " + ", ".join(table.keys),
+                    )
+            if as_of.valid_to is not None and as_of.valid_to == as_of.valid_from:
+                self.add(
+                    "BAD_VALUE",
+                    f"as_of.valid_to is the same column as as_of.valid_from ({as_of.valid_from!r})"
+                    "; no event time would fall in [valid_from, valid_to)",
+                    (*loc, "valid_to"),
+                    as_of.valid_to,
+                    f"a column other than {as_of.valid_from!r}, or null (until the next row)",
                 )
 
     def runtime(self) -> None:
