@@ -63,13 +63,15 @@ class TableSpec:
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
+        if how not in ("left", "inner"):
+            # A right or outer join would add rows without an event: not an enrichment.
+            raise ValueError(f"how must be 'left' or 'inner', not {how!r}")
         self._check(events, table, name, executor)
         validity = self._validity_columns()
         added = [c for c in table.columns if c not in self.keys and c not in validity]
         side = table
         if self.as_of is not None and self.as_of.valid_to is None:
             # "Until the next row": the end of a row's validity is its key's next start.
-            by_key = Window.partitionBy(*self.keys).orderBy(self.as_of.valid_from)
             by_key = Window.partitionBy(*map(_col, self.keys)).orderBy(_col(self.as_of.valid_from))
             side = side.withColumn(_VALID_UNTIL, F.lead(_col(self.as_of.valid_from)).over(by_key))
         # Prefixed names on the table side: the join condition and the final projection can

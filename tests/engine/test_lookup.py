@@ -191,6 +191,8 @@ def test_join_needs_configured_keys_and_a_declared_table(spark: SparkSession) ->
     with pytest.raises(ExecutorContractError) as undeclared:
         context(history(spark), AS_OF).join("pins", evts)
 
+    with pytest.raises(ValueError, match="'left' or 'inner'"):
+        context(history(spark), AS_OF).join("users", evts, how="outer")  # type: ignore[arg-type]
     assert no_spec.value.error_class == "TABLE_WITHOUT_KEYS"
     assert undeclared.value.error_class == "UNDECLARED_TABLE"
 
