@@ -304,7 +304,9 @@ class Sink(_Model):
         default=None, gt=0, description="Days of data kept; null = forever."
     )
     properties: dict[str, OptionValue] = Field(
-        default_factory=dict, description="Delta table properties."
+        default_factory=dict,
+        description="Delta table properties; set on an existing table when it differs, "
+        "never unset.",
     )
 
     @model_validator(mode="after")
