@@ -97,8 +97,9 @@ def compile_pipeline(
         cls = registry.get(ex_cfg.name)
         params_model = cls.spec.params_model
         params = params_model.model_validate(ex_cfg.params) if params_model else None
-        tables = {name: _table_loader(spark, config.table(name)) for name in cls.spec.tables}
-        specs = {name: _table_spec(config.table(name)) for name in cls.spec.tables}
+        declared = {name: config.table(name) for name in cls.spec.tables}
+        tables = {name: _table_loader(spark, table) for name, table in declared.items()}
+        specs = {name: _table_spec(table) for name, table in declared.items()}
         services = {name: make_service_call(config.service(name)) for name in cls.spec.services}
         context = EnrichContext(tables, services, executor=cls.spec.name, specs=specs)
         bound.append(BoundExecutor(cls(params), context))

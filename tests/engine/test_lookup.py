@@ -191,10 +191,15 @@ def test_join_needs_configured_keys_and_a_declared_table(spark: SparkSession) ->
     with pytest.raises(ExecutorContractError) as undeclared:
         context(history(spark), AS_OF).join("pins", evts)
 
-    with pytest.raises(ValueError, match="'left' or 'inner'"):
-        context(history(spark), AS_OF).join("users", evts, how="outer")  # type: ignore[arg-type]
     assert no_spec.value.error_class == "TABLE_WITHOUT_KEYS"
     assert undeclared.value.error_class == "UNDECLARED_TABLE"
+
+
+def test_join_refuses_kinds_that_add_rows_without_an_event(spark: SparkSession) -> None:
+    evts = events(spark, ("e1", "u1", "2026-01-10 00:00:00"))
+
+    with pytest.raises(ValueError, match="'left' or 'inner'"):
+        context(history(spark), AS_OF).join("users", evts, how="outer")  # type: ignore[arg-type]
 
 
 class Located(Executor):
