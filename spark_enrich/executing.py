@@ -10,8 +10,9 @@ executor on halves of the batch until the failing rows are found, dead-letters t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, Observation
@@ -147,11 +148,25 @@ class Conformance:
         return conform(df, self.contract, executor=executor, constraint=self.constraint)
 
 
-def _attempt(
-    bound: BoundExecutor, routed: DataFrame, contract: Conformance
-) -> tuple[int, DataFrame, int, int]:
+@dataclass
+class _Planned:
+    """One executor's conformed plan, with the observations its counts arrive in."""
+
+    bound: BoundExecutor
+    conformed: DataFrame
+    kept_rows: Observation
+    outcome: Observation
+
+    def counts(self) -> tuple[int, int, int]:
+        """(rows kept by the filter, good rows, contract violations); complete once a job
+        that computed ``conformed`` succeeded."""
+        outcome = self.outcome.get
+        return int(self.kept_rows.get["rows"]), int(outcome["ok"]), int(outcome["bad"])
+
+
+def _plan(bound: BoundExecutor, routed: DataFrame, contract: Conformance) -> _Planned:
     # The rows kept by the filter and the conformed outcome are counted while the output is
-    # computed, not by jobs of their own; the observations are complete once it succeeded.
+    # computed, not by jobs of their own.
     kept_rows = Observation(f"{bound.name}-filter")
     outcome = Observation(f"{bound.name}-conform")
     _, normalised = apply_stages(
@@ -161,10 +176,17 @@ def _attempt(
     conformed = _slim(contract.apply(normalised, bound.name)).observe(
         outcome, F.count_if(~failed).alias("ok"), F.count_if(failed).alias("bad")
     )
+    return _Planned(bound, conformed, kept_rows, outcome)
+
+
+def _attempt(
+    bound: BoundExecutor, routed: DataFrame, contract: Conformance
+) -> tuple[int, DataFrame, int, int]:
+    planned = _plan(bound, routed, contract)
     # Materialising evaluates every column, so a failing expression raises here.
-    conformed = materialize(conformed)
-    kept, counts = int(kept_rows.get["rows"]), outcome.get
-    return kept, conformed, int(counts["ok"]), int(counts["bad"])
+    conformed = materialize(planned.conformed)
+    kept, ok, bad = planned.counts()
+    return kept, conformed, ok, bad
 
 
 def _slim(conformed: DataFrame) -> DataFrame:
@@ -277,3 +299,62 @@ def run_executor(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:500] if text else ""
+
+
+_BRANCH = "_se_executor_index"
+"""Which executor a row of the jointly computed output came from (never leaves this module)."""
+
+
+def run_executors(
+    work: Sequence[tuple[BoundExecutor, DataFrame, int]], contract: Conformance
+) -> list[ExecutorResult]:
+    """Run every executor on its routed rows (``(executor, rows, input row count)``), in one
+    Spark job when they all succeed.
+
+    A micro-batch pays every job's fixed cost, and one job lets Spark read and broadcast an
+    enrichment table once for all executors instead of once each. When the joint job fails
+    (a row makes some executor raise), each executor runs on its own, which finds the failing
+    executor and isolates its rows exactly as :func:`run_executor` does.
+
+    Raises:
+        ExecutorContractError: an executor broke its contract.
+        PipelineRunError: as :func:`run_executor`.
+    """
+    if len(work) > 1:
+        planned = [_plan(bound, routed, contract) for bound, routed, _ in work]
+        try:
+            stored = materialize(
+                reduce(
+                    lambda a, b: a.unionByName(b),
+                    (p.conformed.withColumn(_BRANCH, F.lit(i)) for i, p in enumerate(planned)),
+                )
+            )
+        except Exception as exc:
+            log.info("executors failed in their joint job (%s); running them one by one", exc)
+        else:
+            results = []
+            for i, (p, (_, _, input_rows)) in enumerate(zip(planned, work, strict=True)):
+                kept, ok, bad = p.counts()
+                conformed = stored.where(F.col(_BRANCH) == i).drop(_BRANCH)
+                results.append(
+                    ExecutorResult(
+                        p.bound.name,
+                        p.bound.version,
+                        input=input_rows,
+                        filtered=input_rows - kept,
+                        output=ok,
+                        dead_lettered=bad,
+                        conformed=conformed,
+                        cached=[stored],
+                    )
+                )
+            return results
+    results = []
+    try:
+        for bound, routed, input_rows in work:
+            results.append(run_executor(bound, routed, contract, input_rows=input_rows))
+    except BaseException:
+        for result in results:
+            result.release()
+        raise
+    return results

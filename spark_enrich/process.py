@@ -27,7 +27,7 @@ from spark_enrich.deadletters import to_dead_letters
 from spark_enrich.decode import decode
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
-from spark_enrich.executing import BoundExecutor, Conformance, ExecutorResult, run_executor
+from spark_enrich.executing import BoundExecutor, Conformance, ExecutorResult, run_executors
 from spark_enrich.materialize import materialize, release
 from spark_enrich.sink import DateRange
 
@@ -176,12 +176,17 @@ def process_batch(
                 f"{replace.column} outside the backfill range [{replace.start}, {replace.end})",
             ),
         )
+        work = [
+            (
+                bound,
+                good.where(type_col.isin(list(bound.event_types))),
+                sum(by_type.get(t, 0) for t in bound.event_types),
+            )
+            for bound in plan.executors
+        ]
+        results = run_executors(work, conformance)
         outputs: list[DataFrame] = []
-        for bound in plan.executors:
-            n_input = sum(by_type.get(t, 0) for t in bound.event_types)
-            routed = good.where(type_col.isin(list(bound.event_types)))
-            result = run_executor(bound, routed, conformance, input_rows=n_input)
-            results.append(result)
+        for bound, result in zip(plan.executors, results, strict=True):
             report.executors.append(
                 ExecutorCounts(
                     bound.name,

@@ -69,8 +69,8 @@ REGISTRY = registry_with(
 CLICKS = [raw("c1", x="a"), raw("c2", x="boom"), raw("c3", x="c"), raw("v1", "view", "v")]
 
 
-def pipeline(spark: SparkSession, tmp_path: Path, name: str) -> Pipeline:
-    config = build_config(config_dict(tmp_path, [name]), REGISTRY)
+def pipeline(spark: SparkSession, tmp_path: Path, *names: str) -> Pipeline:
+    config = build_config(config_dict(tmp_path, list(names)), REGISTRY)
     return Pipeline(config, spark=spark, registry=REGISTRY)
 
 
@@ -126,6 +126,64 @@ def test_poison_row_is_dead_lettered_and_the_rest_reaches_the_sink(
         spark.createDataFrame(
             [("executor_error", "poison", CLICKS[1])], "reason STRING, executor STRING, raw STRING"
         ),
+        ignore_nullable=True,
+    )
+
+
+def test_poison_row_in_one_executor_leaves_the_others_output_whole(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Executors run in one job until one of them fails; the failure must cost neither the
+    # other executor's rows nor its counts, and each row must keep its executor.
+    p = pipeline(spark, tmp_path, "views", "poison")
+    report = process(spark, p, write=True)
+    counts = {
+        c.executor: (c.input, c.filtered, c.output, c.dead_lettered) for c in report.executors
+    }
+    assert counts == {"views": (1, 0, 1, 0), "poison": (3, 0, 2, 1)}
+    assert report.violations() == []
+    expected = spark.createDataFrame(
+        [("c1", "poison", "1"), ("c3", "poison", "1"), ("v1", "views", "2.0")],
+        "event_id STRING, _executor STRING, _executor_version STRING",
+    )
+    assert_df_equality(
+        p.output().select("event_id", "_executor", "_executor_version"),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    letters = p.dead_letters().select(
+        "reason", "executor", F.col("raw_payload").cast("string").alias("raw")
+    )
+    assert_df_equality(
+        letters,
+        spark.createDataFrame(
+            [("executor_error", "poison", CLICKS[1])], "reason STRING, executor STRING, raw STRING"
+        ),
+        ignore_nullable=True,
+    )
+
+
+def test_executors_run_together_keep_their_own_rows_and_counts(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Both succeed, so they run in one job; its rows are split back to their executors.
+    p = pipeline(spark, tmp_path, "poison", "views")
+    envelope = make_envelope(spark, [raw("c1", x="a"), raw("c2", x="b"), raw("v1", "view", "v")])
+    report = process_batch(p.plan, envelope, batch_id=0)
+    counts = {
+        c.executor: (c.input, c.filtered, c.output, c.dead_lettered) for c in report.executors
+    }
+    assert counts == {"poison": (2, 0, 2, 0), "views": (1, 0, 1, 0)}
+    assert report.sink_rows_added == 3
+    expected = spark.createDataFrame(
+        [("c1", "poison", "a"), ("c2", "poison", "b"), ("v1", "views", "v")],
+        "event_id STRING, _executor STRING, value STRING",
+    )
+    assert_df_equality(
+        p.output().select("event_id", "_executor", "value"),
+        expected,
+        ignore_row_order=True,
         ignore_nullable=True,
     )
 
