@@ -10,8 +10,9 @@ with a Delta MERGE. Nothing is ever deleted.
 The rules:
 
 - An event is re-run once per replay even when several dead-letter rows describe it.
-- Successes reach the sink like any other batch: a ``merge`` sink inserts only keys it does not
-  hold yet, so replaying an event whose key is already there adds nothing.
+- Successes reach the sink like any other batch, except that a replay inserts only keys the
+  sink does not hold yet, in ``append`` mode too: a replay stopped between its sink commit and
+  its marking leaves its dead letters unmarked, and the next replay re-runs their events.
 - An event that fails again keeps its dead-letter rows unmarked, so they stay visible and the
   next replay selects them again. When it fails for another reason or in another executor
   than before, that failure is a new dead-letter row (with the replay's ``run_id``); the same
@@ -38,6 +39,7 @@ from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import PAYLOAD
 from spark_enrich.delta_commit import commit_settings, delta_table, with_conflict_retry
 from spark_enrich.materialize import materialize, release
+from spark_enrich.sqltext import literal
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -184,7 +186,11 @@ def replay(
             update={"dead_letters": plan.config.dead_letters.model_copy(update={"max_share": None})}
         )
         replay_plan = dataclasses.replace(
-            plan, config=config, dead_letters=recording, run_id=run_id
+            plan,
+            config=config,
+            dead_letters=recording,
+            sink=dataclasses.replace(plan.sink, mode="merge"),
+            run_id=run_id,
         )
         report.batch = process_batch(replay_plan, envelope_of(events), batch_id=0, chunk="replay")
 
@@ -216,10 +222,10 @@ def _mark(plan: CompiledPipeline, ids: DataFrame, run_id: str) -> None:
                 .merge(
                     ids.alias("s"),
                     "t.dead_letter_id = s.dead_letter_id AND t.replayed_at IS NULL AND "
-                    f"t.pipeline = '{plan.name}'",
+                    f"t.pipeline = {literal(plan.name)}",
                 )
                 .whenMatchedUpdate(
-                    set={"replayed_at": "current_timestamp()", "replay_run_id": f"'{run_id}'"}
+                    set={"replayed_at": "current_timestamp()", "replay_run_id": literal(run_id)}
                 )
                 .execute()
             )

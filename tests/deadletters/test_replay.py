@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from corpus import GOOD, TRUNCATED, event, js
-from deadletter_kit import load, write_archive, write_pipeline
+from deadletter_kit import load, registry, write_archive, write_pipeline
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
+from spark_enrich import Pipeline
+from spark_enrich import replay as replay_module
 from spark_enrich.cli.app import app
 from spark_enrich.replay import ReplayReport
 
@@ -155,3 +157,33 @@ def test_cli_replay_rejects_an_unknown_reason_and_a_bad_time(tmp_path: Path) -> 
     bad_time = runner.invoke(app, ["replay", pipeline, "--since", "last tuesday"])
     assert bad_time.exit_code == 2
     assert "--since" in bad_time.output
+
+
+def test_a_replay_stopped_before_marking_adds_no_event_twice_to_an_append_sink(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The window between the sink commit and the marking commit: the next replay selects the
+    # same dead letters again, and an append sink must not receive their events a second time.
+    write_archive(spark, tmp_path, PAYLOADS)
+    path = write_pipeline(tmp_path)
+    append = ["sink.mode=append"]
+    Pipeline.from_yaml(path, spark=spark, registry=registry(), overrides=append).run_batch()
+    fixed = Pipeline.from_yaml(path, spark=spark, registry=registry(fixed=True), overrides=append)
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("the driver died before marking")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(replay_module, "_mark", crash)
+        with pytest.raises(RuntimeError, match="before marking"):
+            fixed.replay(reason="executor_error")
+    assert fixed.output().where(F.col("event_id") == "boom-1").count() == 1
+
+    resumed = fixed.replay(reason="executor_error")
+    assert (resumed.selected, resumed.replayed) == (1, 1)
+    assert resumed.batch is not None and resumed.batch.sink_rows_added == 0
+    ids = fixed.output().groupBy("event_id").count()
+    assert ids.where(F.col("count") > 1).collect() == []
+    assert ids.where(F.col("event_id") == "boom-1").count() == 1
+    marked = fixed.dead_letters().where(F.col("replayed_at").isNotNull())
+    assert [r["replay_run_id"] for r in marked.collect()] == [resumed.replay_run_id]
