@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_enrich import Executor, ExecutorContractError, Pipeline
+from spark_enrich.accounting import BatchReport
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
 
@@ -74,8 +75,25 @@ def pipeline(spark: SparkSession, tmp_path: Path, *names: str) -> Pipeline:
     return Pipeline(config, spark=spark, registry=REGISTRY)
 
 
-def process(spark: SparkSession, p: Pipeline, *, write: bool = False):  # type: ignore[no-untyped-def]
+def process(spark: SparkSession, p: Pipeline, *, write: bool = False) -> BatchReport:
     return process_batch(p.plan, make_envelope(spark, CLICKS), batch_id=0, write=write)
+
+
+def counts_by_executor(report: BatchReport) -> dict[str, tuple[int, int, int, int]]:
+    return {c.executor: (c.input, c.filtered, c.output, c.dead_lettered) for c in report.executors}
+
+
+def assert_only_the_boom_click_dead_lettered(spark: SparkSession, p: Pipeline) -> None:
+    letters = p.dead_letters().select(
+        "reason", "executor", F.col("raw_payload").cast("string").alias("raw")
+    )
+    assert_df_equality(
+        letters,
+        spark.createDataFrame(
+            [("executor_error", "poison", CLICKS[1])], "reason STRING, executor STRING, raw STRING"
+        ),
+        ignore_nullable=True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,16 +136,7 @@ def test_poison_row_is_dead_lettered_and_the_rest_reaches_the_sink(
         CONTRACT_DDL,
     )
     assert_df_equality(visible(p.output()), expected, ignore_row_order=True, ignore_nullable=True)
-    letters = p.dead_letters().select(
-        "reason", "executor", F.col("raw_payload").cast("string").alias("raw")
-    )
-    assert_df_equality(
-        letters,
-        spark.createDataFrame(
-            [("executor_error", "poison", CLICKS[1])], "reason STRING, executor STRING, raw STRING"
-        ),
-        ignore_nullable=True,
-    )
+    assert_only_the_boom_click_dead_lettered(spark, p)
 
 
 def test_poison_row_in_one_executor_leaves_the_others_output_whole(
@@ -137,9 +146,7 @@ def test_poison_row_in_one_executor_leaves_the_others_output_whole(
     # other executor's rows nor its counts, and each row must keep its executor.
     p = pipeline(spark, tmp_path, "views", "poison")
     report = process(spark, p, write=True)
-    counts = {
-        c.executor: (c.input, c.filtered, c.output, c.dead_lettered) for c in report.executors
-    }
+    counts = counts_by_executor(report)
     assert counts == {"views": (1, 0, 1, 0), "poison": (3, 0, 2, 1)}
     assert report.violations() == []
     expected = spark.createDataFrame(
@@ -152,16 +159,7 @@ def test_poison_row_in_one_executor_leaves_the_others_output_whole(
         ignore_row_order=True,
         ignore_nullable=True,
     )
-    letters = p.dead_letters().select(
-        "reason", "executor", F.col("raw_payload").cast("string").alias("raw")
-    )
-    assert_df_equality(
-        letters,
-        spark.createDataFrame(
-            [("executor_error", "poison", CLICKS[1])], "reason STRING, executor STRING, raw STRING"
-        ),
-        ignore_nullable=True,
-    )
+    assert_only_the_boom_click_dead_lettered(spark, p)
 
 
 def test_executors_run_together_keep_their_own_rows_and_counts(
@@ -171,9 +169,7 @@ def test_executors_run_together_keep_their_own_rows_and_counts(
     p = pipeline(spark, tmp_path, "poison", "views")
     envelope = make_envelope(spark, [raw("c1", x="a"), raw("c2", x="b"), raw("v1", "view", "v")])
     report = process_batch(p.plan, envelope, batch_id=0)
-    counts = {
-        c.executor: (c.input, c.filtered, c.output, c.dead_lettered) for c in report.executors
-    }
+    counts = counts_by_executor(report)
     assert counts == {"poison": (2, 0, 2, 0), "views": (1, 0, 1, 0)}
     assert report.sink_rows_added == 3
     expected = spark.createDataFrame(
