@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from spark_enrich.columns import ERROR, META, Reason
+from spark_enrich.columns import ERROR, EXECUTOR_COL, EXECUTOR_VERSION_COL, META, Reason
 from spark_enrich.conform import OutputContract, conform
 from spark_enrich.errors import ExecutorContractError, PipelineRunError
 from spark_enrich.executor import Executor
@@ -301,13 +301,24 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:500] if text else ""
 
 
-_BRANCH = "_se_executor_index"
-"""Which executor a row of the jointly computed output came from (never leaves this module)."""
+@dataclass
+class ExecutorRun:
+    """Every executor's result on one batch."""
+
+    results: list[ExecutorResult]
+    joint: DataFrame | None = None
+    """When the executors ran together: all their conformed rows in one materialised frame,
+    with the executor's name and version in :data:`EXECUTOR_COL` and
+    :data:`EXECUTOR_VERSION_COL`; the sink reads it once instead of once per executor."""
+
+    def release(self) -> None:
+        for result in self.results:
+            result.release()
 
 
 def run_executors(
     work: Sequence[tuple[BoundExecutor, DataFrame, int]], contract: Conformance
-) -> list[ExecutorResult]:
+) -> ExecutorRun:
     """Run every executor on its routed rows (``(executor, rows, input row count)``), in one
     Spark job when they all succeed.
 
@@ -323,19 +334,29 @@ def run_executors(
     if len(work) > 1:
         planned = [_plan(bound, routed, contract) for bound, routed, _ in work]
         try:
-            stored = materialize(
+            joint = materialize(
                 reduce(
                     lambda a, b: a.unionByName(b),
-                    (p.conformed.withColumn(_BRANCH, F.lit(i)) for i, p in enumerate(planned)),
+                    (
+                        p.conformed.withColumns(
+                            {
+                                EXECUTOR_COL: F.lit(p.bound.name),
+                                EXECUTOR_VERSION_COL: F.lit(p.bound.version),
+                            }
+                        )
+                        for p in planned
+                    ),
                 )
             )
         except Exception as exc:
             log.info("executors failed in their joint job (%s); running them one by one", exc)
         else:
             results = []
-            for i, (p, (_, _, input_rows)) in enumerate(zip(planned, work, strict=True)):
+            for p, (_, _, input_rows) in zip(planned, work, strict=True):
                 kept, ok, bad = p.counts()
-                conformed = stored.where(F.col(_BRANCH) == i).drop(_BRANCH)
+                conformed = joint.where(F.col(EXECUTOR_COL) == p.bound.name).drop(
+                    EXECUTOR_COL, EXECUTOR_VERSION_COL
+                )
                 results.append(
                     ExecutorResult(
                         p.bound.name,
@@ -345,10 +366,10 @@ def run_executors(
                         output=ok,
                         dead_lettered=bad,
                         conformed=conformed,
-                        cached=[stored],
+                        cached=[joint],
                     )
                 )
-            return results
+            return ExecutorRun(results, joint)
     results = []
     try:
         for bound, routed, input_rows in work:
@@ -357,4 +378,4 @@ def run_executors(
         for result in results:
             result.release()
         raise
-    return results
+    return ExecutorRun(results)

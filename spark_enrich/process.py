@@ -60,12 +60,17 @@ def _letters(
     )
 
 
-def _engine_metadata(plan: CompiledPipeline, bound: BoundExecutor, rows: DataFrame) -> DataFrame:
-    """Contract columns plus the metadata the engine adds after the executor."""
+def _engine_metadata(
+    plan: CompiledPipeline, rows: DataFrame, bound: BoundExecutor | None = None
+) -> DataFrame:
+    """Contract columns plus the metadata the engine adds after the executor: ``bound``'s
+    name and version, or those ``rows`` already carry (the executors' joint output)."""
+    executor = F.col(EXECUTOR_COL) if bound is None else F.lit(bound.name)
+    version = F.col(EXECUTOR_VERSION_COL) if bound is None else F.lit(bound.version)
     return rows.select(
         *plan.contract.names,
-        F.lit(bound.name).alias(EXECUTOR_COL),
-        F.lit(bound.version).alias(EXECUTOR_VERSION_COL),
+        executor.alias(EXECUTOR_COL),
+        version.alias(EXECUTOR_VERSION_COL),
         F.col(f"{META}.source").alias(SOURCE_COL),
         F.current_timestamp().alias(INGESTED_AT_COL),
         F.lit(plan.run_id).alias(RUN_ID_COL),
@@ -184,8 +189,11 @@ def process_batch(
             )
             for bound in plan.executors
         ]
-        results = run_executors(work, conformance)
+        run = run_executors(work, conformance)
+        results = run.results
         outputs: list[DataFrame] = []
+        if run.joint is not None:
+            outputs.append(_engine_metadata(plan, run.joint.where(F.col(ERROR).isNull())))
         for bound, result in zip(plan.executors, results, strict=True):
             report.executors.append(
                 ExecutorCounts(
@@ -197,9 +205,9 @@ def process_batch(
                     result.dead_lettered,
                 )
             )
-            outputs.append(
-                _engine_metadata(plan, bound, result.conformed.where(F.col(ERROR).isNull()))
-            )
+            if run.joint is None:
+                good_rows = result.conformed.where(F.col(ERROR).isNull())
+                outputs.append(_engine_metadata(plan, good_rows, bound))
             contract_type = (
                 spec.event_type_field if spec.event_type_field in plan.contract.names else None
             )
