@@ -22,7 +22,7 @@ from spark_enrich.delta_commit import (
     table_version,
     with_conflict_retry,
 )
-from spark_enrich.sqltext import ident
+from spark_enrich.sqltext import ident, literal
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
@@ -158,7 +158,10 @@ class DeltaSink:
         key = list(self.contract.key)
         # MERGE needs unique source keys; duplicates within one batch are the same event.
         source = rows.dropDuplicates(key)
-        condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
+        condition = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in key)
+        scope = self._partition_scope(rows)
+        if scope is not None:
+            condition = f"{condition} AND {scope}"
         return insert_new(
             spark,
             path=self.path,
@@ -169,6 +172,27 @@ class DeltaSink:
             user_metadata=user_metadata,
             what="sink merge",
         )
+
+    def _partition_scope(self, rows: DataFrame) -> str | None:
+        """A predicate on the target's partition columns that are part of the key: their values
+        in ``rows``. Rows can only match target rows holding the same values, so the MERGE then
+        reads only the partitions this batch writes to, instead of the whole table (a cost that
+        grows with the table, every micro-batch); Delta prunes files on target-only predicates.
+        ``None`` when no partition column is in the key."""
+        columns = [c for c in self.partition_by if c in self.contract.key]
+        if not columns:
+            return None
+        types = {c.name: c.type for c in self.contract.columns}
+        found = rows.selectExpr(*(f"CAST({ident(c)} AS STRING)" for c in columns)).distinct()
+        values = [tuple(r) for r in found.collect()]
+        if not values or any(v is None for row in values for v in row):
+            return None  # key columns are never null in conformed rows; do not guess
+        terms = []
+        for i, column in enumerate(columns):
+            listed = sorted({row[i] for row in values})
+            items = ", ".join(f"CAST({literal(v)} AS {types[column]})" for v in listed)
+            terms.append(f"t.{ident(column)} IN ({items})")
+        return " AND ".join(terms)
 
     def _version(self, spark: SparkSession) -> int:
         return table_version(spark, path=self.path, table=self.table)

@@ -288,7 +288,14 @@ class OutputContract(_Model):
     """The normalised record every executor produces."""
 
     columns: list[OutputColumn] = Field(min_length=1, description="Output columns, in order.")
-    key: list[str] = Field(min_length=1, description="Columns that identify an event uniquely.")
+    key: list[str] = Field(
+        min_length=1,
+        description=(
+            "Columns that identify an event uniquely. With a `merge` sink, include the partition "
+            "column (such as the event's date) to make each merge read only the partitions its "
+            "batch writes to instead of the whole table."
+        ),
+    )
 
 
 class Sink(_Model):
