@@ -26,7 +26,9 @@ def main() -> None:
     lat.add_argument("--warm-up", type=int, default=45, help="Seconds produced, not measured.")
     lat.add_argument("--max-offsets", type=int, default=50_000)
     args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="spark-enrich-bench-"))
+    # One folder per case: the cases write tables of different schemas under the same names
+    # (a stream run's passthrough table would make a later batch run's overwrite fail).
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="spark-enrich-bench-"))) / args.case
     if args.case == "batch":
         from benchmarks.batch import main as batch
 
