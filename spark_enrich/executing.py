@@ -309,11 +309,8 @@ class ExecutorRun:
     joint: DataFrame | None = None
     """When the executors ran together: all their conformed rows in one materialised frame,
     with the executor's name and version in :data:`EXECUTOR_COL` and
-    :data:`EXECUTOR_VERSION_COL`; the sink reads it once instead of once per executor."""
-
-    def release(self) -> None:
-        for result in self.results:
-            result.release()
+    :data:`EXECUTOR_VERSION_COL`; the sink reads it once instead of once per executor.
+    Released with the results."""
 
 
 def run_executors(
