@@ -52,7 +52,8 @@ def test_demo_pipeline_matches_the_demo_contract(tmp_path: Path) -> None:
     assert columns["query_tokens"] == ("array<string>", True)
     assert columns["hour_of_week"] == ("int", False)
     assert len(columns) == 18
-    assert config.output.key == ["event_id"]
+    # The partition column is in the key, so each merge reads only the batch's partitions.
+    assert config.output.key == ["event_id", "event_date"]
     assert (config.sink.mode, config.sink.partition_by) == ("merge", ["event_date"])
     # Every location follows SPARK_ENRICH_DEMO_DIR.
     assert config.sink.path == str(tmp_path / "enriched")
