@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StructType
 
 from spark_enrich.columns import ERROR, META, Reason
+from spark_enrich.config.types import format_duration
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -45,14 +46,45 @@ class DecodeSpec:
     required: tuple[str, ...]
     event_time_format: str | None = None
     max_payload_bytes: int | None = None
-    event_time_min: datetime = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    event_time_min: datetime | None = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    """Earlier event times are ``schema_mismatch``; None = no lower bound."""
     max_future: timedelta | None = timedelta(days=1)
+    """Event times further than this after processing are ``schema_mismatch``; None = none."""
 
     @cached_property
     def expressions(self) -> _DecodeExpressions:
         """The decode expressions, built on first use: a stream decodes every micro-batch
         with the same ones, and building them costs ~200 calls into the JVM."""
         return _decode_expressions(self)
+
+
+def _time_out_of_range(event_time: Column, spec: DecodeSpec) -> Column | None:
+    """True for an event time outside the configured bounds; None when there are none."""
+    # Compared as microseconds since the epoch: no datetime literal, so neither the Python
+    # process's nor the session's time zone can shift a bound.
+    micros = F.unix_micros(event_time)
+    bounds = []
+    if spec.event_time_min is not None:
+        low = spec.event_time_min - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        bounds.append(micros < F.lit(low // timedelta(microseconds=1)))
+    if spec.max_future is not None:
+        ahead = spec.max_future // timedelta(microseconds=1)
+        bounds.append(micros > F.unix_micros(F.current_timestamp()) + F.lit(ahead))
+    if not bounds:
+        return None
+    return bounds[0] if len(bounds) == 1 else bounds[0] | bounds[1]
+
+
+def _time_range_text(spec: DecodeSpec) -> str:
+    low = (
+        spec.event_time_min.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        if spec.event_time_min is not None
+        else "any time"
+    )
+    high = (
+        f"now + {format_duration(spec.max_future)}" if spec.max_future is not None else "any time"
+    )
+    return f"[{low}, {high}]"
 
 
 def parse_schema(ddl: str) -> StructType:
@@ -186,27 +218,19 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
             ),
         )
     )
-    low = spec.event_time_min.astimezone(timezone.utc).replace(tzinfo=None)
-    too_old = event_time < F.lit(low)
-    out_of_range = too_old
-    if spec.max_future is not None:
-        too_new = event_time > F.current_timestamp() + F.expr(
-            f"INTERVAL {int(spec.max_future.total_seconds())} SECONDS"
-        )
-        out_of_range = too_old | too_new
-    checks.append(
-        (
-            out_of_range,
-            Reason.SCHEMA_MISMATCH,
-            F.concat(
-                F.lit(f"field {spec.event_time_field!r}: "),
-                time_raw,
-                F.lit(
-                    f" is outside the accepted range [{low.isoformat()}Z, now + {spec.max_future}]"
+    out_of_range = _time_out_of_range(event_time, spec)
+    if out_of_range is not None:
+        checks.append(
+            (
+                out_of_range,
+                Reason.SCHEMA_MISMATCH,
+                F.concat(
+                    F.lit(f"field {spec.event_time_field!r}: "),
+                    time_raw,
+                    F.lit(f" is outside the accepted range {_time_range_text(spec)}"),
                 ),
-            ),
+            )
         )
-    )
 
     columns = tuple(
         event_time.alias(f.name) if f.name == spec.event_time_field else field[f.name].alias(f.name)

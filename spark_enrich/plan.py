@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from spark_enrich.config.types import parse_instant
 from spark_enrich.conform import OutputContract, contract_from_config
 from spark_enrich.context import EnrichContext
 from spark_enrich.deadletters import DeadLetterTable
@@ -91,6 +92,10 @@ def compile_pipeline(
         required=tuple(decoding.required),
         event_time_format=decoding.event_time_format,
         max_payload_bytes=decoding.max_payload_bytes,
+        event_time_min=(
+            parse_instant(decoding.event_time_min) if decoding.event_time_min is not None else None
+        ),
+        max_future=decoding.event_time_max_ahead,
     )
     bound = []
     for ex_cfg in config.executors:

@@ -25,6 +25,7 @@ from spark_enrich.config.types import (
     DDLTypeStr,
     Duration,
     HttpUrlStr,
+    Instant,
     Name,
     NonNegativeDuration,
     NullPolicy,
@@ -186,6 +187,16 @@ with warnings.catch_warnings():
         unrouted: Literal["count", "dead_letter"] = Field(
             default="count",
             description="What happens to events no executor handles: counted, or dead-lettered.",
+        )
+        event_time_min: Instant | None = Field(
+            default="2000-01-01T00:00:00Z",
+            description="Events timed before this instant become dead letters "
+            "(`schema_mismatch`); null = no lower bound. Lower it to backfill older history.",
+        )
+        event_time_max_ahead: NonNegativeDuration | None = Field(
+            default=timedelta(days=1),
+            description="Events timed further than this after the moment they are processed "
+            "become dead letters (`schema_mismatch`); null = no upper bound.",
         )
 
         @cached_property

@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "BAD_DDL": "A Spark DDL type or column list does not parse.",
     "BAD_URL": "A service URL is not an absolute http(s) URL.",
     "BAD_DATETIME_PATTERN": "An event-time format is not a valid Spark datetime pattern.",
+    "BAD_TIMESTAMP": "An instant is not an ISO-8601 date or date-time.",
     "BAD_REGEX": "A regular expression does not compile.",
     "PATH_XOR_TABLE": "Exactly one of `path` and `table` must be given.",
     "TOPICS_XOR_PATTERN": "Exactly one of `topics` and `pattern` must be given.",

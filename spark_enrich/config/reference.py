@@ -28,6 +28,7 @@ from spark_enrich.config.types import (
     DDLTypeStr,
     Duration,
     HttpUrlStr,
+    Instant,
     Name,
     NonNegativeDuration,
     OptionValue,
@@ -78,6 +79,7 @@ _NAMED_TYPES: list[tuple[Any, str]] = [
     (DDLSchemaStr, "DDL column list"),
     (OptionValue, "string"),
     (DatetimePattern, "datetime pattern"),
+    (Instant, "instant"),
     (Regex, "regex"),
     (HttpUrlStr, "URL"),
 ]
@@ -158,6 +160,8 @@ def pipeline_reference_markdown() -> str:
         "- Relative paths are resolved against the folder of the YAML file; URIs such as "
         "`s3://...` are kept as they are.",
         "- Durations are a number and a unit: `500ms`, `10s`, `5m`, `2h`, `1d` (or `1h30m`).",
+        "- Instants are ISO-8601: `2000-01-01`, `2000-01-01T00:00:00Z` or "
+        "`2000-01-01T02:00:00+02:00`; no zone means UTC.",
         "- Types are Spark DDL: `string`, `int`, `bigint`, `double`, `boolean`, `date`, "
         "`timestamp`, `decimal(p,s)`, `array<T>`, `map<K,V>`, `struct<name: T, ...>`.",
         "- `--set a.b[0].c=value` on the command line overrides a value after loading; the value "

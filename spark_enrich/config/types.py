@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -213,6 +213,49 @@ def _datetime_pattern(value: str) -> str:
 
 DatetimePattern = Annotated[str, AfterValidator(_datetime_pattern)]
 """A Spark datetime pattern (``yyyy-MM-dd HH:mm:ss``)."""
+
+
+def parse_instant(value: str) -> datetime:
+    """An ISO-8601 date or date-time -> an aware UTC datetime; no zone means UTC.
+
+    ``"2000-01-01"``, ``"2000-01-01T00:00:00Z"`` and ``"2000-01-01T02:00:00+02:00"`` are the
+    same instant.
+
+    Raises:
+        ValueError: the text is not an ISO-8601 date or date-time.
+    """
+    text = value.strip()
+    # Python 3.10's fromisoformat does not know 'Z'.
+    parsed = datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _instant(value: str) -> str:
+    try:
+        parsed = parse_instant(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "BAD_TIMESTAMP",
+            "'{value}' is not an ISO-8601 date or date-time",
+            {
+                "value": value,
+                "allowed": "an ISO-8601 date or date-time; no zone means UTC",
+                "example": "2000-01-01T00:00:00Z",
+            },
+        ) from None
+    # One spelling per instant, so the configuration's hash does not depend on how it was written.
+    return parsed.isoformat().replace("+00:00", "Z")
+
+
+Instant = Annotated[
+    str,
+    AfterValidator(_instant),
+    WithJsonSchema({"type": "string", "examples": ["2000-01-01", "2000-01-01T00:00:00Z"]}),
+]
+"""An instant as ISO-8601 text (``2000-01-01`` or ``2000-01-01T06:00:00+02:00``), kept as
+its canonical UTC spelling ``2000-01-01T00:00:00Z``."""
 
 
 def _regex(value: str) -> str:

@@ -86,6 +86,16 @@ _Constructor.add_constructor(
     yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
 )
 
+
+class _ValueLoader(yaml.SafeLoader):
+    """Reads a ``--set`` value with the file's rules: timestamps stay strings."""
+
+
+_ValueLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
+)
+
 _VAR = re.compile(r"\$(?:\$|\{([^}]*)\})")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -396,7 +406,7 @@ def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, s
             )
             continue
         try:
-            value: Any = yaml.safe_load(value_text) if value_text.strip() else ""
+            value: Any = yaml.load(value_text, Loader=_ValueLoader) if value_text.strip() else ""
         except yaml.YAMLError:
             value = value_text
         if isinstance(value, str):

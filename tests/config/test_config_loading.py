@@ -162,6 +162,10 @@ def test_yaml_traps_keys_stay_text_and_dates_stay_strings(
         registry=registry,
     )
     assert config.version == "2024-05-01"
+    # A --set value is read by the same rules (it was a datetime.date, or a ValueError
+    # traceback for a date that does not exist).
+    overridden = load_pipeline(BASE, overrides=["version=2024-05-01"], env={}, registry=registry)
+    assert overridden.version == "2024-05-01"
 
 
 def test_yaml_null_means_the_null_policy_for_on_failure(
@@ -205,6 +209,64 @@ def test_config_hash_is_stable_and_follows_content(registry: ExecutorRegistry) -
     # The canonical JSON spells durations like the file does.
     dumped = first.model_dump(mode="json")
     assert dumped["enrichments"]["services"][0]["timeout"] == "5s"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "1999-06-01",
+        "1999-06-01T00:00:00",
+        "1999-06-01T00:00:00Z",
+        "1999-06-01 02:00:00+02:00",
+        "1999-05-31T20:00:00.000-04:00",
+        '"1999-06-01"',
+    ],
+)
+def test_event_time_bounds_are_instants_in_one_utc_spelling(
+    spelling: str, registry: ExecutorRegistry
+) -> None:
+    overrides = [f"decoding.event_time_min={spelling}", "decoding.event_time_max_ahead=90m"]
+    config = load_pipeline(BASE, overrides=overrides, env={}, registry=registry)
+    # Every spelling of one instant is the same configuration (and the same hash).
+    assert config.decoding.event_time_min == "1999-06-01T00:00:00Z"
+    assert config.decoding.event_time_max_ahead == timedelta(minutes=90)
+    reference = load_pipeline(
+        BASE,
+        overrides=[
+            "decoding.event_time_min=1999-06-01T00:00:00Z",
+            "decoding.event_time_max_ahead=90m",
+        ],
+        env={},
+        registry=registry,
+    )
+    assert config.config_hash() == reference.config_hash()
+
+
+def test_event_time_bounds_default_and_can_be_switched_off(registry: ExecutorRegistry) -> None:
+    default = load_pipeline(BASE, env={}, registry=registry).decoding
+    assert (default.event_time_min, default.event_time_max_ahead) == (
+        "2000-01-01T00:00:00Z",
+        timedelta(days=1),
+    )
+    overrides = ["decoding.event_time_min=null", "decoding.event_time_max_ahead=null"]
+    open_ended = load_pipeline(BASE, overrides=overrides, env={}, registry=registry).decoding
+    assert (open_ended.event_time_min, open_ended.event_time_max_ahead) == (None, None)
+
+
+def test_a_bad_event_time_bound_names_what_was_found_and_allowed(
+    registry: ExecutorRegistry,
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(
+            BASE, overrides=["decoding.event_time_min=2000-13-01"], env={}, registry=registry
+        )
+    (problem,) = info.value.problems
+    assert (problem.code, problem.path, problem.found) == (
+        "BAD_TIMESTAMP",
+        "decoding.event_time_min",
+        '"2000-13-01"',
+    )
+    assert "ISO-8601" in (problem.allowed or "")
 
 
 def test_models_are_frozen(registry: ExecutorRegistry) -> None:

@@ -4,7 +4,9 @@ multiplies rows is reported as an accounting violation with the numbers."""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,54 @@ def test_an_executor_multiplying_rows_is_logged_as_an_accounting_violation(
     assert report.violations() == [violation]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors == [f"accounting violation in hostile batch 7: {violation}"]
+
+
+def _around_the_bounds() -> list[bytes]:
+    """Events just inside and just outside the default bounds."""
+    ahead = (datetime.now(timezone.utc) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        js(event("y2k", event_time="2000-01-01T00:00:00Z")),
+        js(event("y1999", event_time="1999-12-31T23:59:59Z")),
+        js(event("y1970", event_time="1970-01-01T00:00:00Z")),
+        js(event("ahead", event_time=ahead)),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("decoding", "kept", "message"),
+    [
+        ({}, {"y2k"}, "[2000-01-01T00:00:00Z, now + 1d]"),
+        ({"event_time_min": "1999-12-31T23:59:59Z"}, {"y2k", "y1999"}, None),
+        ({"event_time_min": "1970-01-01"}, {"y2k", "y1999", "y1970"}, None),
+        ({"event_time_max_ahead": "3d"}, {"y2k", "ahead"}, "[2000-01-01T00:00:00Z, now + 3d]"),
+        ({"event_time_min": None, "event_time_max_ahead": None}, None, None),
+    ],
+)
+def test_event_time_bounds_follow_the_configuration(
+    spark: SparkSession,
+    tmp_path: Path,
+    decoding: dict[str, str | None],
+    kept: set[str] | None,
+    message: str | None,
+) -> None:
+    payloads = _around_the_bounds()
+    everything = {"y2k", "y1999", "y1970", "ahead"}
+    kept = everything if kept is None else kept
+    pipeline = load(write_pipeline(tmp_path, decoding=decoding), spark)
+    process_batch(pipeline.plan, envelope(spark, payloads), batch_id=0)
+    output = {r["event_id"] for r in pipeline.output().select("event_id").collect()}
+    # The dead-letter table is only created by a batch that has dead letters.
+    wrote_letters = (tmp_path / "dead").exists()
+    letters = (
+        pipeline.dead_letters().select("reason", "message", "raw_payload").collect()
+        if wrote_letters
+        else []
+    )
+    assert output == kept
+    # Every event outside the bounds is a dead letter with its payload; nothing is lost.
+    by_id = {json.loads(bytes(r["raw_payload"]))["event_id"]: r for r in letters}
+    assert set(by_id) == everything - kept
+    assert {r["reason"] for r in letters} <= {"schema_mismatch"}
+    if message is not None:
+        first = by_id[sorted(by_id)[0]]
+        assert first["message"].endswith(f"is outside the accepted range {message}")
