@@ -18,9 +18,17 @@ if TYPE_CHECKING:
 
 
 def dead_letter_id(reason: Column, executor: Column) -> Column:
-    """A stable id: the same bad input and reason always get the same id, across re-runs,
-    batch and stream, so re-processing never duplicates dead letters."""
+    """A stable id: the same bad input and reason always get the same id when it is
+    processed again, so re-processing never duplicates dead letters.
+
+    Kafka records are identified by topic, partition and offset. Table rows have no offsets:
+    by the name of the data file they were read from (when the read knows it) and their
+    payload. Delta data file names are unique, so the same bad payload on two days (two
+    files) gets two dead letters; a table rewritten by compaction gives its rows new files,
+    and re-processing after that writes their dead letters again.
+    """
     source = F.col(f"{META}.source")
+    file_name = F.coalesce(F.element_at(F.split(source["file"], "/"), -1), F.lit(""))
     return F.sha2(
         F.concat_ws(
             "|",
@@ -29,10 +37,10 @@ def dead_letter_id(reason: Column, executor: Column) -> Column:
             F.coalesce(source["partition"].cast("string"), F.lit("")),
             F.coalesce(source["offset"].cast("string"), F.lit("")),
             F.coalesce(source["table"], F.lit("")),
-            # Table rows have no offsets: the payload itself identifies them within a file.
-            F.when(source["offset"].isNull(), F.sha2(F.col(f"{META}.raw"), 256)).otherwise(
-                F.lit("")
-            ),
+            F.when(
+                source["offset"].isNull(),
+                F.concat_ws("|", file_name, F.sha2(F.col(f"{META}.raw"), 256)),
+            ).otherwise(F.lit("")),
             reason,
             F.coalesce(executor, F.lit("")),
         ),
