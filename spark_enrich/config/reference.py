@@ -1,6 +1,7 @@
 """The JSON Schema of the pipeline file and the Markdown configuration reference.
 
-Both are generated from the models, so they cannot drift from what ``validate`` accepts;
+Both are generated from the models and the installed executors' params models, so they cannot
+drift from what ``validate`` accepts;
 ``docs/pipeline.schema.json`` and ``docs/configuration.md`` are checked in and a test keeps
 them equal to this output. Regenerate with::
 
@@ -14,7 +15,7 @@ import json
 import types
 import typing
 from datetime import timedelta
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -37,13 +38,25 @@ from spark_enrich.config.types import (
     format_duration,
 )
 
+if TYPE_CHECKING:
+    from spark_enrich.registry import ExecutorRegistry
+
 __all__ = ["pipeline_json_schema", "pipeline_json_schema_text", "pipeline_reference_markdown"]
 
 SCHEMA_ID = "https://github.com/spark-enrich/spark-enrich/docs/pipeline.schema.json"
 
 
-def pipeline_json_schema() -> dict[str, Any]:
+def _registry(registry: ExecutorRegistry | None) -> ExecutorRegistry:
+    from spark_enrich.registry import default_registry
+
+    return registry if registry is not None else default_registry()
+
+
+def pipeline_json_schema(registry: ExecutorRegistry | None = None) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a pipeline file, for editor completion.
+
+    Executor names are those of ``registry`` (default: the installed executors), and each
+    executor's ``params`` are described by its params model.
 
     Example:
         >>> pipeline_json_schema()["properties"]["sink"]["$ref"]
@@ -58,6 +71,7 @@ def pipeline_json_schema() -> dict[str, Any]:
             if isinstance(field.default, timedelta):
                 # pydantic writes ISO-8601 (PT5S); the file is written 5s.
                 properties[name]["default"] = format_duration(field.default)
+    _describe_executors(schema, _registry(registry))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -65,9 +79,37 @@ def pipeline_json_schema() -> dict[str, Any]:
     }
 
 
-def pipeline_json_schema_text() -> str:
+def _describe_executors(schema: dict[str, Any], registry: ExecutorRegistry) -> None:
+    """Restrict ``executors[].name`` to the registered names and give each one's ``params``
+    its params model's schema (``if name is X then params is ...``)."""
+    defs = schema["$defs"]
+    executor_def = defs["ExecutorConfig"]
+    names = registry.names()
+    executor_def["properties"]["name"]["enum"] = names
+    branches = []
+    for name in names:
+        model = registry.get(name).spec.params_model
+        if model is None:
+            params: dict[str, Any] = {"type": "object", "maxProperties": 0}
+        else:
+            params = model.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+            for key, sub in params.pop("$defs", {}).items():
+                if defs.setdefault(key, sub) != sub:
+                    raise ValueError(f"executor {name!r}: params model {key!r} clashes in $defs")
+        branches.append(
+            {
+                "if": {"properties": {"name": {"const": name}}, "required": ["name"]},
+                "then": {"properties": {"params": params}},
+            }
+        )
+    if branches:
+        executor_def["allOf"] = branches
+
+
+def pipeline_json_schema_text(registry: ExecutorRegistry | None = None) -> str:
     """:func:`pipeline_json_schema` as the text of ``docs/pipeline.schema.json``."""
-    return json.dumps(pipeline_json_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    schema = pipeline_json_schema(registry)
+    return json.dumps(schema, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 _NAMED_TYPES: list[tuple[Any, str]] = [
@@ -139,8 +181,49 @@ def _default_text(field: FieldInfo) -> str:
     return "`" + json.dumps(value) + "`"
 
 
-def pipeline_reference_markdown() -> str:
-    """The configuration reference, ``docs/configuration.md``, generated from the models."""
+def _field_rows(model: type[BaseModel]) -> list[str]:
+    rows = ["| key | type | default | description |", "|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        # A '|' in a cell ends it, even inside backticks (a regex default has them).
+        description = (field.description or "").replace("|", "\\|")
+        default = _default_text(field).replace("|", "\\|")
+        rows.append(
+            f"| `{name}` | {_type_text(field.rebuild_annotation())} | {default} | {description} |"
+        )
+    return rows
+
+
+def _executor_sections(registry: ExecutorRegistry) -> list[str]:
+    lines = [
+        "## Executors",
+        "",
+        "The executors installed where this reference was generated, and the `params` each "
+        "accepts under `executors[]`. Unknown params are errors.",
+        "",
+    ]
+    for name in registry.names():
+        spec = registry.get(name).spec
+        lines += [
+            f"### `{name}`",
+            "",
+            f"Version {spec.version}; event types {', '.join(f'`{t}`' for t in spec.event_types)}"
+            + (f"; tables {', '.join(f'`{t}`' for t in spec.tables)}" if spec.tables else "")
+            + (f"; services {', '.join(f'`{t}`' for t in spec.services)}" if spec.services else "")
+            + ".",
+            "",
+        ]
+        if spec.description:
+            lines += [spec.description.strip().split("\n\n")[0].replace("\n", " "), ""]
+        if spec.params_model is None:
+            lines += ["Takes no params.", ""]
+        else:
+            lines += [*_field_rows(spec.params_model), ""]
+    return lines
+
+
+def pipeline_reference_markdown(registry: ExecutorRegistry | None = None) -> str:
+    """The configuration reference, ``docs/configuration.md``, generated from the models and
+    the params models of ``registry``'s executors (default: the installed ones)."""
     lines = [
         "# Pipeline configuration reference",
         "",
@@ -174,21 +257,8 @@ def pipeline_reference_markdown() -> str:
     _models(PipelineConfig, models)
     for model in models:
         doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-        lines += [
-            f"## {model.__name__}",
-            "",
-            doc,
-            "",
-            "| key | type | default | description |",
-            "|---|---|---|---|",
-        ]
-        for name, field in model.model_fields.items():
-            description = (field.description or "").replace("|", "\\|")
-            lines.append(
-                f"| `{name}` | {_type_text(field.rebuild_annotation())} | "
-                f"{_default_text(field)} | {description} |"
-            )
-        lines.append("")
+        lines += [f"## {model.__name__}", "", doc, "", *_field_rows(model), ""]
+    lines += _executor_sections(_registry(registry))
     lines += ["## Problem codes", "", "| code | meaning |", "|---|---|"]
     lines += [f"| `{code}` | {meaning} |" for code, meaning in CODES.items()]
     lines.append("")

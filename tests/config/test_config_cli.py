@@ -145,7 +145,9 @@ def test_two_pipelines_sharing_a_checkpoint_fail_together() -> None:
     assert (DEMO, "sink.path", "NESTED_PATHS") in found
 
 
-def test_schema_prints_the_json_schema_without_importing_pyspark() -> None:
+def test_schema_prints_the_json_schema_without_a_jvm() -> None:
+    # The installed executors are imported for their params models (and import pyspark's
+    # Python modules), but no Spark gateway starts.
     code = (
         "import sys\n"
         "from spark_enrich.cli import app\n"
@@ -153,14 +155,22 @@ def test_schema_prints_the_json_schema_without_importing_pyspark() -> None:
         "    app(['schema'], prog_name='spark-enrich')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('PYSPARK' if 'pyspark' in sys.modules else 'NO-PYSPARK', file=sys.stderr)\n"
+        "from pyspark import SparkContext\n"
+        "jvm = SparkContext._gateway or SparkContext._active_spark_context\n"
+        "print('JVM' if jvm is not None else 'NO-JVM', file=sys.stderr)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == pipeline_json_schema()
-    assert result.stderr.strip().endswith("NO-PYSPARK")
+    schema = json.loads(result.stdout)
+    assert schema == pipeline_json_schema()
+    assert schema["$defs"]["ExecutorConfig"]["properties"]["name"]["enum"] == [
+        "engagement",
+        "impressions",
+        "search",
+    ]
+    assert result.stderr.strip().endswith("NO-JVM")
 
 
 def test_schema_console_script_markdown() -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+import yaml
+from config_helpers import VALID, make_registry
+from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
 from spark_enrich.config import CODES, PipelineConfig, pipeline_json_schema
@@ -13,10 +19,18 @@ from spark_enrich.config.reference import (
     pipeline_json_schema_text,
     pipeline_reference_markdown,
 )
+from spark_enrich.registry import default_registry
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
 REGENERATE = "regenerate with: spark-enrich schema -o docs/pipeline.schema.json && "
 REGENERATE += "spark-enrich schema --format markdown -o docs/configuration.md"
+
+
+def test_the_docs_describe_the_installed_executors() -> None:
+    # The checked-in files come from the repo's own executors (entry point `examples`); a test
+    # that registered another executor in the default registry would change them.
+    assert default_registry().names() == ["engagement", "impressions", "search"]
 
 
 def test_schema_file_is_in_sync() -> None:
@@ -58,3 +72,63 @@ def test_schema_describes_the_file_for_editors() -> None:
     sources = schema["properties"]["sources"]["items"]
     assert set(sources["discriminator"]["mapping"]) == {"kafka", "delta", "files"}
     json.dumps(schema)
+
+
+def _problems(schema: dict[str, Any], document: dict[str, Any]) -> set[tuple[str, str]]:
+    """``(instance path, failed keyword)`` of every error the schema finds in the document."""
+    validator = Draft202012Validator(schema)
+    return {
+        ("/".join(str(p) for p in error.absolute_path), error.validator)
+        for error in validator.iter_errors(document)
+    }
+
+
+def test_schema_checks_each_executors_params_with_its_model() -> None:
+    schema = pipeline_json_schema(make_registry())
+    Draft202012Validator.check_schema(schema)
+    base = yaml.safe_load((VALID / "base.yaml").read_text(encoding="utf-8"))
+    assert base["executors"][0] == {"name": "clicks", "params": {"min_ms": 500}}
+    assert _problems(schema, base) == set()
+
+    def with_executor(entry: dict[str, Any]) -> dict[str, Any]:
+        document = copy.deepcopy(base)
+        document["executors"][0] = entry
+        return document
+
+    clicks = "executors/0/params"
+    cases = {
+        "negative": (
+            {"name": "clicks", "params": {"min_ms": -1}},
+            {(f"{clicks}/min_ms", "minimum")},
+        ),
+        "wrong type": ({"name": "clicks", "params": {"label": 5}}, {(f"{clicks}/label", "type")}),
+        "unknown": ({"name": "clicks", "params": {"min": 1}}, {(clicks, "additionalProperties")}),
+        "takes none": ({"name": "searches", "params": {"x": 1}}, {(clicks, "maxProperties")}),
+        "not registered": ({"name": "clickz"}, {("executors/0/name", "enum")}),
+    }
+    for name, (entry, expected) in cases.items():
+        assert _problems(schema, with_executor(entry)) == expected, name
+    # Params of another executor are unknown here: each name has its own model.
+    assert _problems(schema, with_executor({"name": "closeups", "params": {"min_ms": 1}})) == {
+        (clicks, "maxProperties")
+    }
+
+
+def test_the_demo_pipeline_is_valid_under_the_checked_in_schema() -> None:
+    schema = json.loads((DOCS / "pipeline.schema.json").read_text(encoding="utf-8"))
+    demo = yaml.safe_load((REPO / "pipelines" / "demo.yaml").read_text(encoding="utf-8"))
+    assert _problems(schema, demo) == set()
+    demo["executors"][0]["params"] = {"min_closeup_ms": "long"}
+    assert _problems(schema, demo) == {("executors/0/params/min_closeup_ms", "type")}
+
+
+@pytest.mark.parametrize("name", ["engagement", "impressions", "search"])
+def test_reference_lists_each_executor_with_its_params(name: str) -> None:
+    text = pipeline_reference_markdown()
+    section = text.split(f"### `{name}`\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    model = default_registry().get(name).spec.params_model
+    assert model is not None
+    for param in model.model_fields:
+        assert f"| `{param}` |" in section
+    # A regular-expression default keeps its '|' inside the cell.
+    assert '| `"(?i)(bot\\|crawler\\|spider\\|headless)"` |' in section
