@@ -3,9 +3,12 @@ test."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -28,4 +31,27 @@ def test_ruff_format_would_change_nothing() -> None:
 
 def test_mypy_strict_reports_no_problem() -> None:
     result = _run(str(BIN / "mypy"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Test folders import their helpers as top-level modules (pytest's rootdir-relative imports),
+# and several have a conftest.py: each folder is checked on its own, with its own cache.
+TEST_FOLDERS = sorted({p.parent.name for p in (ROOT / "tests").glob("*/test_*.py")})
+
+
+@pytest.mark.parametrize("folder", TEST_FOLDERS)
+def test_mypy_strict_on_each_test_folder(folder: str) -> None:
+    target = ROOT / "tests" / folder
+    result = subprocess.run(
+        [str(BIN / "mypy"), "--cache-dir", str(ROOT / ".mypy_cache" / "tests" / folder),
+         str(target)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "MYPYPATH": str(target)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_on_benchmarks_and_top_level_tests() -> None:
+    files = [str(p) for p in sorted((ROOT / "tests").glob("test_*.py"))]
+    result = _run(str(BIN / "mypy"), "benchmarks", "conftest.py", *files)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -86,17 +86,17 @@ def _problems(schema: dict[str, Any], document: dict[str, Any]) -> set[tuple[str
 def test_schema_checks_each_executors_params_with_its_model() -> None:
     schema = pipeline_json_schema(make_registry())
     Draft202012Validator.check_schema(schema)
-    base = yaml.safe_load((VALID / "base.yaml").read_text(encoding="utf-8"))
+    base: dict[str, Any] = yaml.safe_load((VALID / "base.yaml").read_text(encoding="utf-8"))
     assert base["executors"][0] == {"name": "clicks", "params": {"min_ms": 500}}
     assert _problems(schema, base) == set()
 
     def with_executor(entry: dict[str, Any]) -> dict[str, Any]:
-        document = copy.deepcopy(base)
+        document: dict[str, Any] = copy.deepcopy(base)
         document["executors"][0] = entry
         return document
 
     clicks = "executors/0/params"
-    cases = {
+    cases: dict[str, tuple[dict[str, Any], set[tuple[str, str]]]] = {
         "negative": (
             {"name": "clicks", "params": {"min_ms": -1}},
             {(f"{clicks}/min_ms", "minimum")},

@@ -80,7 +80,7 @@ def story(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Stor
 
 
 def test_the_run_dead_letters_the_boom_event_as_an_executor_error(story: Story) -> None:
-    boom = story.letters_after_run.where(F.col("raw_payload") == BOOM)
+    boom = story.letters_after_run.where(F.col("raw_payload") == F.lit(BOOM))
     assert [tuple(r) for r in boom.select("reason", "executor", "executor_version").collect()] == [
         ("executor_error", "clicks", "1.0")
     ]

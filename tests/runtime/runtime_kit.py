@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -126,7 +127,7 @@ def produce(
     stamps = iter(timestamps) if timestamps is not None else None
     count = 0
     for payload in payloads:
-        kwargs = {} if stamps is None else {"timestamp": next(stamps)}
+        kwargs: dict[str, Any] = {} if stamps is None else {"timestamp": next(stamps)}
         producer.produce(topic, value=payload.encode(), on_delivery=delivered, **kwargs)
         producer.poll(0)
         count += 1

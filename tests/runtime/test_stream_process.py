@@ -87,20 +87,25 @@ def test_sigkill_mid_batch_five_times_while_producing_loses_and_duplicates_nothi
                 written = sink_batch_ids(layout.sink)
                 child = StreamProcess(sets_args, env, tmp_path / f"run{attempt}.log")
                 children.append(child)
-                if attempt % 2:
-                    # Right after a micro-batch's Delta commit, before its checkpoint commit:
-                    # the restart must replay it and Delta must skip the second commit.
-                    def progressed(written: set[int] = written) -> bool:
+                # Odd runs: right after a micro-batch's Delta commit, before its checkpoint
+                # commit (the restart must replay it and Delta must skip the second commit).
+                # Even runs: somewhere between reading Kafka and committing to Delta.
+                after_commit = bool(attempt % 2)
+
+                def progressed(
+                    child: StreamProcess = child,
+                    after_commit: bool = after_commit,
+                    written: set[int] = written,
+                    before: int = before,
+                ) -> bool:
+                    if child.process.poll() is not None:
+                        return True
+                    if after_commit:
                         return bool(sink_batch_ids(layout.sink) - written)
-                else:
-                    # Somewhere between reading Kafka and committing to Delta.
-                    def progressed(before: int = before) -> bool:
-                        return planned_batches(layout.checkpoint) > before
+                    return planned_batches(layout.checkpoint) > before
 
                 wait_for(
-                    lambda child=child, progressed=progressed: (
-                        progressed() or child.process.poll() is not None
-                    ),
+                    progressed,
                     timeout=600,
                     what=f"progress of run {attempt}",
                     interval=0.05,

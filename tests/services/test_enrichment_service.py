@@ -138,7 +138,9 @@ def test_retries_recover_from_transient_errors(spark: SparkSession, tmp_path: Pa
         pipeline = _pipeline(spark, tmp_path, service.url, "fail", retries=3)
         counts = pipeline.run_batch().batches[0].executors[0]
     assert (counts.output, counts.dead_lettered) == (6, 0)
-    languages = dict(_output(pipeline).select("pin_id", "language").distinct().collect())
+    languages: dict[str, str | None] = dict(
+        _output(pipeline).select("pin_id", "language").distinct().collect()
+    )
     assert languages == {**{p: LANGUAGES[p] for p in ("p1", "p2", "p3", "p4")}, "bad": None}
 
 
