@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StringType, StructField, StructType, VariantType
 
 from spark_enrich.columns import ERROR, META, Reason
-from spark_enrich.config.types import format_duration
+from spark_enrich.config.types import format_duration, format_instant
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -76,11 +76,7 @@ def _time_out_of_range(event_time: Column, spec: DecodeSpec) -> Column | None:
 
 
 def _time_range_text(spec: DecodeSpec) -> str:
-    low = (
-        spec.event_time_min.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-        if spec.event_time_min is not None
-        else "any time"
-    )
+    low = format_instant(spec.event_time_min) if spec.event_time_min is not None else "any time"
     high = (
         f"now + {format_duration(spec.max_future)}" if spec.max_future is not None else "any time"
     )

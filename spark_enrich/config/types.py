@@ -232,6 +232,11 @@ def parse_instant(value: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def format_instant(value: datetime) -> str:
+    """The canonical spelling of an aware instant: UTC, ``Z`` suffix (``2000-01-01T00:00:00Z``)."""
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def _instant(value: str) -> str:
     try:
         parsed = parse_instant(value)
@@ -246,7 +251,7 @@ def _instant(value: str) -> str:
             },
         ) from None
     # One spelling per instant, so the configuration's hash does not depend on how it was written.
-    return parsed.isoformat().replace("+00:00", "Z")
+    return format_instant(parsed)
 
 
 Instant = Annotated[

@@ -87,14 +87,15 @@ _Constructor.add_constructor(
 )
 
 
-class _ValueLoader(yaml.SafeLoader):
-    """Reads a ``--set`` value with the file's rules: timestamps stay strings."""
+def _load_value(text: str) -> Any:
+    """A ``--set`` value, read by the file's rules (timestamps stay strings)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    return None if node is None else _Constructor().construct_document(node)
 
-
-_ValueLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp",
-    yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
-)
 
 _VAR = re.compile(r"\$(?:\$|\{([^}]*)\})")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -406,7 +407,7 @@ def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, s
             )
             continue
         try:
-            value: Any = yaml.load(value_text, Loader=_ValueLoader) if value_text.strip() else ""
+            value: Any = _load_value(value_text) if value_text.strip() else ""
         except yaml.YAMLError:
             value = value_text
         if isinstance(value, str):
