@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
-from pyspark.sql.types import DataType, StringType, StructField, StructType, VariantType
+from pyspark.sql.types import DataType, StructType
 
 from spark_enrich.columns import ERROR, META, Reason
 from spark_enrich.config.types import format_duration, format_instant
@@ -195,7 +195,6 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
                 ),
             )
         )
-    checks += _structured_text_checks(spec, payload, field)
     for name in spec.required:
         checks.append(
             (
@@ -239,40 +238,6 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
         columns=columns,
         error=_first_error(checks),
     )
-
-
-def _structured_text_checks(
-    spec: DecodeSpec, payload: Column, field: dict[str, Column]
-) -> list[tuple[Column, Reason, Column]]:
-    """A JSON object or array in a top-level STRING field is a schema mismatch.
-
-    ``from_json`` gives such a field the object's JSON text, so ``{"user_id": {"id": 7}}`` would
-    be output with the user id ``'{"id":7}'``. Numbers and booleans stay accepted as their text.
-    Only values that start with ``{`` or ``[`` are parsed again, to tell an object from a string
-    that holds JSON text: clean rows pay one character comparison per field.
-    """
-    checks = []
-    for f in spec.schema.fields:
-        if not isinstance(f.dataType, StringType) or f.name == spec.event_time_field:
-            continue
-        value = field[f.name]
-        probe = F.from_json(payload, StructType([StructField(f.name, VariantType())]))
-        kind = F.schema_of_variant(probe[f.name])
-        structured = F.substring(value, 1, 1).isin("{", "[") & (
-            kind.startswith("OBJECT") | kind.startswith("ARRAY")
-        )
-        what = F.when(kind.startswith("OBJECT"), F.lit("a JSON object")).otherwise(
-            F.lit("a JSON array")
-        )
-        message = F.concat(F.lit(f"field {f.name!r}: expected STRING, found "), what)
-        checks.append(
-            (
-                structured,
-                Reason.SCHEMA_MISMATCH,
-                F.concat(message, F.lit(": "), _snippet(value)),
-            )
-        )
-    return checks
 
 
 def _first_error(checks: Sequence[tuple[Column, Reason, Column]]) -> Column:
