@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+def _run(*cmd: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False, env=env
+    )
 
 
 def test_ruff_reports_no_problem() -> None:
@@ -42,10 +44,9 @@ TEST_FOLDERS = sorted({p.parent.name for p in (ROOT / "tests").glob("*/test_*.py
 @pytest.mark.parametrize("folder", TEST_FOLDERS)
 def test_mypy_strict_on_each_test_folder(folder: str) -> None:
     target = ROOT / "tests" / folder
-    result = subprocess.run(
-        [str(BIN / "mypy"), "--cache-dir", str(ROOT / ".mypy_cache" / "tests" / folder),
-         str(target)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    cache = ROOT / ".mypy_cache" / "tests" / folder
+    result = _run(
+        str(BIN / "mypy"), "--cache-dir", str(cache), str(target),
         env={**os.environ, "MYPYPATH": str(target)},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
