@@ -239,6 +239,7 @@ def pipeline_reference_markdown(registry: ExecutorRegistry | None = None) -> str
         "",
         "- Unknown keys are errors; the message suggests the closest valid key.",
         "- `${VAR}` and `${VAR:-default}` in any string are replaced from the environment; "
+        "the default also applies when the variable is set but empty (as in POSIX shells); "
         "a missing variable without default is an error. `$$` is a literal `$`.",
         "- Relative paths are resolved against the folder of the YAML file; URIs such as "
         "`s3://...` are kept as they are.",

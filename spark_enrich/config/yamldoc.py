@@ -104,6 +104,10 @@ _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str, str]]]:
     """Replace ``${VAR}`` and ``${VAR:-default}``; ``$$`` is a literal ``$``.
 
+    As in POSIX shells, the default also replaces a variable that is set but empty: an empty
+    ``SPARK_ENRICH_DEMO_DIR=`` must not turn ``${SPARK_ENRICH_DEMO_DIR:-out}/sink`` into
+    ``/sink``. Defaults are plain text (no nested ``${...}``).
+
     Returns:
         the new text and a list of ``(code, detail)`` errors: ``ENV_VAR_MISSING`` with the
         variable name, or ``BAD_INTERPOLATION`` with the malformed expression.
@@ -115,13 +119,13 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str,
             return "$"
         body = match.group(1)
         name, sep, default = body.partition(":-")
-        if not _VAR_NAME.match(name):
+        if not _VAR_NAME.match(name) or "${" in default:
             errors.append(("BAD_INTERPOLATION", match.group(0)))
             return match.group(0)
+        if sep and not env.get(name):
+            return default
         if name in env:
             return env[name]
-        if sep:
-            return default
         errors.append(("ENV_VAR_MISSING", name))
         return match.group(0)
 

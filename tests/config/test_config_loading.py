@@ -99,6 +99,29 @@ def test_interpolation_uses_env_then_default_and_dollar_dollar_is_literal(
     assert config.version == "v$1-prod"
 
 
+def test_a_default_also_replaces_an_empty_variable(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    # `OUT_DIR= spark-enrich run ...` must not move the sink to the filesystem root.
+    text = _base_text().replace("path: data/out", "path: ${OUT_DIR:-/srv/default}/out")
+    config = load_pipeline(_write(tmp_path, text), env={"OUT_DIR": ""}, registry=registry)
+    assert config.sink.path == "/srv/default/out"
+    # Without a default, an empty variable is its (empty) value, as in a shell.
+    text = _base_text().replace('version: "1"', 'version: "v${SUFFIX}1"')
+    config = load_pipeline(_write(tmp_path, text), env={"SUFFIX": ""}, registry=registry)
+    assert config.version == "v1"
+
+
+def test_a_nested_default_is_malformed_not_kept_as_text(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    text = _base_text().replace("path: data/out", "path: ${OUT_DIR:-${BASE:-x}}/out")
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(_write(tmp_path, text), env={}, registry=registry)
+    (problem,) = info.value.problems
+    assert (problem.code, problem.path) == ("BAD_INTERPOLATION", "sink.path")
+
+
 def test_a_missing_variable_is_named(tmp_path: Path, registry: ExecutorRegistry) -> None:
     path = _write(tmp_path, _base_text().replace("path: data/out", "path: ${OUT_DIR}/out"))
     with pytest.raises(ConfigError) as info:
