@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["check_pipeline_files", "load_pipeline", "validate_pipeline"]
 
-_INTERPOLATION_CODES = ("ENV_VAR_MISSING", "BAD_INTERPOLATION")
+# Values the reader could not build as written: reported once, not again for what it left.
+_READER_VALUE_CODES = ("ENV_VAR_MISSING", "BAD_INTERPOLATION", "UNREADABLE_VALUE")
 
 
 def _registry(registry: ExecutorRegistry | None) -> ExecutorRegistry:
@@ -109,7 +110,7 @@ def _load(
         config._source_file = str(path)
         config._document = doc
     # A value whose ${VAR} failed is reported once, not again for the text left in its place.
-    unresolved = {p.path for p in doc.problems if p.code in _INTERPOLATION_CODES}
+    unresolved = {p.path for p in doc.problems if p.code in _READER_VALUE_CODES}
     problems = [p for p in problems if p.path not in unresolved]
     everything = sorted(
         [*doc.problems, *problems], key=lambda p: (p.file != str(path), p.line or 0, p.column or 0)

@@ -30,6 +30,8 @@ CODES: dict[str, str] = {
     "NOT_A_MAPPING": "The document (or an override target) is not a mapping of keys to values.",
     "DUPLICATE_KEY": "A key appears twice in the same mapping.",
     "BAD_KEY": "A mapping key is not a plain string.",
+    "FILE_UNREADABLE": "The file cannot be read (permissions, a name too long, ...).",
+    "UNREADABLE_VALUE": "A value YAML cannot build: a tag, or an alias to itself.",
     "ENV_VAR_MISSING": "`${VAR}` names an unset environment variable and gives no default.",
     "BAD_INTERPOLATION": "A `${...}` expression is malformed.",
     "BAD_OVERRIDE": "A `--set path=value` override is malformed or points nowhere.",

@@ -55,7 +55,14 @@ def parse_duration(value: object) -> timedelta:
         return value
     if isinstance(value, str) and _DURATION.match(value.strip()):
         ms = sum(float(n) * _UNIT_MS[unit] for n, unit in _DURATION_PART.findall(value.strip()))
-        return timedelta(milliseconds=ms)
+        try:
+            return timedelta(milliseconds=ms)
+        except OverflowError:
+            raise PydanticCustomError(
+                "BAD_DURATION",
+                "'{value}' is longer than the longest duration Python can hold (999999999d)",
+                {"value": value, "allowed": "at most 999999999d", "example": "30d"},
+            ) from None
     hint = " (a bare number has no unit)" if isinstance(value, (int, float)) else ""
     raise PydanticCustomError(
         "BAD_DURATION",
@@ -229,7 +236,10 @@ def parse_instant(value: str) -> datetime:
     parsed = datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # an offset moving 9999-12-31 past year 9999 (or 0001 before 1)
+        raise ValueError(f"{value!r} is outside the years 1-9999 in UTC") from None
 
 
 def format_instant(value: datetime) -> str:
@@ -243,7 +253,7 @@ def _instant(value: str) -> str:
     except ValueError:
         raise PydanticCustomError(
             "BAD_TIMESTAMP",
-            "'{value}' is not an ISO-8601 date or date-time",
+            "'{value}' is not an ISO-8601 date or date-time (years 1-9999 in UTC)",
             {
                 "value": value,
                 "allowed": "an ISO-8601 date or date-time; no zone means UTC",

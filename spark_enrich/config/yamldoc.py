@@ -140,6 +140,8 @@ class _Builder:
         self.doc = doc
         self.env = env
         self.constructor = _Constructor()
+        # Collections being built: an alias to one of them (`&a [x, *a]`) would never end.
+        self.open: set[int] = set()
 
     def pos(self, mark: yaml.Mark) -> Position:
         return Position(self.doc.file, mark.line + 1, mark.column + 1)
@@ -148,14 +150,39 @@ class _Builder:
         self.doc.values[loc] = self.pos(node.start_mark)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             self.doc.containers.add(loc)
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        value = self.constructor.construct_object(node)
+            if id(node) in self.open:
+                self.bad_value(node, loc, "an alias refers to a collection that contains it")
+                return None
+            self.open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self.mapping(node, loc)
+                return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
+        try:
+            value = self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError) as exc:
+            # A tag (`!sql`, `!!python/...`) or a tagged value that is not what its tag says
+            # (`!!int abc`): the text as written, reported as a problem.
+            reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else None
+            self.bad_value(node, loc, reason or f"{node.tag} cannot read {node.value!r}")
+            return node.value
         if isinstance(value, str) and "$" in value:
             value = self.interpolate(value, loc)
         return value
+
+    def bad_value(self, node: yaml.Node, loc: Loc, reason: str) -> None:
+        found = node.value if isinstance(node, yaml.ScalarNode) else node.tag.rsplit(":", 1)[-1]
+        self.doc.problems.append(
+            self.doc.problem(
+                "UNREADABLE_VALUE",
+                f"cannot read this value: {reason}",
+                loc,
+                f"{node.tag} {found}" if not node.tag.startswith("tag:yaml.org") else str(found),
+                "a plain YAML value (no tags, no recursive aliases)",
+            )
+        )
 
     def interpolate(self, value: str, loc: Loc) -> str:
         result, errors = interpolate(value, self.env)
@@ -240,6 +267,20 @@ def _mark_problem(file: str, code: str, message: str, mark: yaml.Mark | None) ->
     return Problem(code, message, file, line, column, "(root)", "", "valid YAML")
 
 
+def _yaml_problem(file: str, exc: yaml.YAMLError, text: str) -> Problem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        message = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
+        return _mark_problem(file, "YAML_SYNTAX", f"YAML syntax error: {message}", exc.problem_mark)
+    if isinstance(exc, yaml.reader.ReaderError):  # no mark: locate its position in the text
+        line = text.count("\n", 0, exc.position)
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1)
+        message = f"YAML error: character #x{exc.character:04x} is not allowed ({exc.reason})"
+        return Problem(
+            "YAML_SYNTAX", message, file, line + 1, column + 1, "(root)", "", "valid YAML"
+        )
+    return _mark_problem(file, "YAML_SYNTAX", f"YAML error: {exc}", None)
+
+
 def _utf8_problem(file: str, raw: bytes, exc: UnicodeDecodeError) -> Problem:
     before = raw[: exc.start]
     line = before.count(b"\n") + 1
@@ -268,6 +309,28 @@ def read_document(
     file = str(path)
     doc = Document(data=None, file=file)
     p = Path(path)
+    try:
+        return _read_file(doc, p, env, overrides)
+    except OSError as exc:  # a name too long, no permission: the OS's own words
+        doc.problems.append(
+            Problem(
+                "FILE_UNREADABLE",
+                f"the file cannot be read: {exc.strerror or exc}",
+                file,
+                None,
+                None,
+                "(root)",
+                file,
+                "a readable YAML file",
+            )
+        )
+        return doc
+
+
+def _read_file(
+    doc: Document, p: Path, env: Mapping[str, str], overrides: Sequence[str]
+) -> Document:
+    file = doc.file or str(p)
     if not p.exists():
         doc.problems.append(
             Problem(
@@ -305,7 +368,11 @@ def read_document(
         doc.problems.append(_utf8_problem(file, raw, exc))
         return doc
     text = text.removeprefix("\ufeff")
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # a control character: the reader checks the whole text
+        doc.problems.append(_yaml_problem(file, exc, text))
+        return doc
     try:
         if not loader.check_node():
             node = None
@@ -322,14 +389,15 @@ def read_document(
                     )
                 )
                 return doc
-    except yaml.MarkedYAMLError as exc:
-        message = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
-        doc.problems.append(
-            _mark_problem(file, "YAML_SYNTAX", f"YAML syntax error: {message}", exc.problem_mark)
-        )
-        return doc
     except yaml.YAMLError as exc:
-        doc.problems.append(_mark_problem(file, "YAML_SYNTAX", f"YAML error: {exc}", None))
+        doc.problems.append(_yaml_problem(file, exc, text))
+        return doc
+    except RecursionError:
+        doc.problems.append(
+            _mark_problem(
+                file, "YAML_SYNTAX", "YAML error: the document is nested too deeply", None
+            )
+        )
         return doc
     finally:
         loader.dispose()
@@ -412,7 +480,9 @@ def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, s
             continue
         try:
             value: Any = _load_value(value_text) if value_text.strip() else ""
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, KeyError, IndexError, TypeError, OverflowError):
+            # Not YAML, or a tag that cannot build (`!!int x`): the text as written, which the
+            # models then judge like any other value.
             value = value_text
         if isinstance(value, str):
             value, errors = interpolate(value, env)

@@ -170,6 +170,35 @@ def test_override_problems_point_at_the_override(registry: ExecutorRegistry) -> 
     }
 
 
+def test_an_override_with_a_tag_that_cannot_build_is_judged_as_text(
+    registry: ExecutorRegistry,
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(
+            BASE,
+            overrides=["sink.retention_days=!!int x", "sink.mode=!!bool maybe"],
+            env={},
+            registry=registry,
+        )
+    got = {(p.code, p.file, p.line, p.path) for p in info.value.problems}
+    assert got == {
+        ("WRONG_TYPE", "--set", 1, "sink.retention_days"),
+        ("NOT_ALLOWED", "--set", 2, "sink.mode"),
+    }
+
+
+def test_an_unreadable_file_is_a_problem_and_the_other_files_are_still_checked(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    too_long = tmp_path / ("p" * 300 + ".yaml")  # longer than a file name may be
+    valid = _write(tmp_path, _base_text())
+    results = check_pipeline_files([too_long, valid], env={}, registry=registry)
+    (problem,) = results[str(too_long)]
+    assert problem.code == "FILE_UNREADABLE"
+    assert "too long" in problem.message
+    assert results[str(valid)] == []
+
+
 def test_yaml_traps_keys_stay_text_and_dates_stay_strings(
     tmp_path: Path, registry: ExecutorRegistry
 ) -> None:
