@@ -6,14 +6,11 @@ crash and restart from the checkpoint leaves no duplicate and no gap.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +18,7 @@ from spark_enrich.accounting import BatchReport, RunReport
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
+from spark_enrich.runtime.checkpoint import check_checkpoint, txn_app_id
 from spark_enrich.sources import read_stream
 
 if TYPE_CHECKING:
@@ -30,58 +28,6 @@ if TYPE_CHECKING:
     from spark_enrich.plan import CompiledPipeline
 
 log = logging.getLogger(__name__)
-FINGERPRINT_FILE = "spark_enrich.json"
-
-
-def txn_app_id(pipeline: str, checkpoint: str) -> str:
-    """The Delta ``txnAppId`` of a stream: pipeline and checkpoint together, so that a new
-    checkpoint (whose batch ids restart at 0) can never be mistaken for replays of the old one."""
-    digest = hashlib.sha256(str(Path(checkpoint).resolve()).encode()).hexdigest()[:16]
-    return f"spark-enrich:{pipeline}:{digest}"
-
-
-def source_fingerprint(source: Any) -> dict[str, Any]:
-    """What must not change under an existing checkpoint: the source's identity and position."""
-    if source.kind == "kafka":
-        return {
-            "kind": "kafka",
-            "name": source.name,
-            "topics": sorted(source.topics) if source.topics else None,
-            "pattern": source.pattern,
-        }
-    return {"kind": source.kind, "name": source.name, "path": source.path, "table": source.table}
-
-
-def check_checkpoint(checkpoint: str, pipeline: str, source: Any) -> None:
-    """Refuse a checkpoint written for other sources; record ours on first use.
-
-    Raises:
-        PipelineRunError: ``CHECKPOINT_INCOMPATIBLE`` naming what changed.
-    """
-    folder = Path(checkpoint)
-    record = folder / FINGERPRINT_FILE
-    expected = {"pipeline": pipeline, "source": source_fingerprint(source)}
-    if record.is_file():
-        found = json.loads(record.read_text())
-        if found != expected:
-            raise PipelineRunError(
-                "CHECKPOINT_INCOMPATIBLE",
-                f"Checkpoint {checkpoint} was written for {json.dumps(found, sort_keys=True)}, "
-                f"but the pipeline now reads {json.dumps(expected, sort_keys=True)}. Its offsets "
-                "would silently skip or reprocess events. Restore the previous source settings, "
-                "or point runtime.stream.checkpoint at a new folder (and backfill the gap).",
-                {"checkpoint": checkpoint, "found": found, "expected": expected},
-            )
-        return
-    if folder.is_dir() and any(folder.iterdir()):
-        raise PipelineRunError(
-            "CHECKPOINT_INCOMPATIBLE",
-            f"Checkpoint {checkpoint} exists but was not written by spark-enrich (no "
-            f"{FINGERPRINT_FILE}); refusing to guess which sources it belongs to.",
-            {"checkpoint": checkpoint},
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(expected, sort_keys=True, indent=2))
 
 
 def processing_interval(trigger: Any) -> str:
@@ -138,7 +84,7 @@ def start_stream(
             )
         src = candidates[0]
     checkpoint = str(stream_cfg.checkpoint)
-    check_checkpoint(checkpoint, config.name, src)
+    check_checkpoint(plan.spark, checkpoint, config.name, src)
     app_id = txn_app_id(config.name, checkpoint)
     envelope = read_stream(plan.spark, src)
     reports: list[BatchReport] = []
