@@ -95,10 +95,17 @@ def is_conflict(exc: BaseException) -> bool:
 def with_conflict_retry(
     action: Callable[[], T], *, what: str, attempts: int = 6, base_delay: float = 0.5
 ) -> T:
-    """Run ``action``, retrying Delta write conflicts with exponential backoff and jitter."""
+    """Run ``action``, retrying Delta write conflicts with exponential backoff and jitter.
+
+    Each attempt holds the session's commit lock (see :func:`commit_settings`), settings or
+    not: Delta gives a commit without writer options the session's ``txnAppId``,
+    ``txnVersion`` and ``userMetadata``, so a plain append while another thread's settings are
+    set would record that thread's transaction and make Delta skip its real commit.
+    """
     for attempt in range(1, attempts + 1):
         try:
-            return action()
+            with _SESSION_COMMIT_LOCK:
+                return action()
         except Exception as exc:
             if attempt == attempts or not is_conflict(exc):
                 raise

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from spark_enrich.delta_commit import delta_table
+from spark_enrich.delta_commit import delta_table, with_conflict_retry
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -122,7 +123,7 @@ def maintain(
             result.exists = False
             continue
         target = delta_table(spark, path=path, table=table)
-        _optimize(target, result)
+        with_conflict_retry(partial(_optimize, target, result), what=f"optimize {role}")
         if role != "sink" or sink.retention_days is None:
             continue
         today = today or datetime.now(timezone.utc).date()
@@ -132,7 +133,7 @@ def maintain(
         result.retention_column, result.cutoff = column, cutoff
         result.rows_deleted = target.toDF().where(old).count()
         if result.rows_deleted:
-            target.delete(old)
+            with_conflict_retry(partial(target.delete, old), what="retention delete")
         if vacuum_hours is None:
             target.vacuum()
         else:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from spark_enrich.accounting import BatchReport
+from spark_enrich.delta_commit import with_conflict_retry
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,8 +34,7 @@ class MetricsSink:
             record = {**report.to_dict(), "executors": json.dumps(report.to_dict()["executors"])}
             record["decode_dead_lettered"] = json.dumps(report.decode_dead_lettered)
             frame = spark.createDataFrame([record])
-            frame.write.format("delta").mode("append").option("mergeSchema", "true").save(
-                str(self.path)
-            )
+            writer = frame.write.format("delta").mode("append").option("mergeSchema", "true")
+            with_conflict_retry(lambda: writer.save(str(self.path)), what="metrics append")
         except Exception:  # metrics must never stop the data path
             log.exception("could not write metrics to %s", self.path)

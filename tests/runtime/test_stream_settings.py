@@ -1,5 +1,6 @@
 """Runtime settings that are easy to get subtly wrong: the processing-time interval reaches
-Spark exactly, and Delta's session-wide commit settings are never shared by two commits."""
+Spark exactly, and Delta's session-wide commit settings are never shared by two commits (nor
+taken by a commit without settings)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from pyspark.sql import SparkSession
 from runtime_kit import Layout, demo_pipeline, overrides
 
+from spark_enrich import delta_commit
+from spark_enrich.columns import SOURCE_TYPE
+from spark_enrich.conform import ContractColumn, OutputContract
 from spark_enrich.delta_commit import Txn, commit_settings
 from spark_enrich.runtime.stream import start_stream
+from spark_enrich.sink import DeltaSink
 
 TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION = "spark.databricks.delta.write.txnVersion"
@@ -68,3 +74,53 @@ def test_commit_settings_of_concurrent_commits_do_not_mix(spark: SparkSession) -
     # The backfill-like commit without a txn never carries the stream's txn.
     assert seen_by_second == [(None, None)]
     assert spark.conf.get(TXN_APP_ID, None) is None
+
+
+class _WatchedLock:
+    """The engine's commit lock, telling when a thread other than the holder waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._owner: int | None = None
+        self.contended = threading.Event()
+
+    def __enter__(self) -> None:
+        if self._owner not in (None, threading.get_ident()):
+            self.contended.set()
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+
+    def __exit__(self, *exc: object) -> None:
+        self._owner = None
+        self._lock.release()
+
+
+def test_an_append_without_txn_waits_for_another_threads_commit_settings(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = _WatchedLock()
+    monkeypatch.setattr(delta_commit, "_SESSION_COMMIT_LOCK", lock)
+    contract = OutputContract((ContractColumn("event_id", "string", nullable=False),), key=())
+    sink = DeltaSink(str(tmp_path / "out"), None, "append", contract)
+    rows = spark.sql(
+        "SELECT 'e1' AS event_id, 'x' AS _executor, '1' AS _executor_version, "
+        f"CAST(NULL AS {SOURCE_TYPE}) AS _source, current_timestamp() AS _ingested_at, "
+        "'run' AS _run_id"
+    )
+    sink.ensure(spark)
+    appended: list[int] = []
+    # A notebook: a stream's commit holds its txn settings while a plain append (a batch run
+    # into the same append sink) starts in another thread. The settings stay until that append
+    # has either finished (it ran inside them) or is waiting for the lock.
+    with commit_settings(spark, txn=Txn("stream", 5), user_metadata="stream batch 5"):
+        other = threading.Thread(
+            target=lambda: appended.append(sink.write(spark, rows, txn=None, user_metadata="b"))
+        )
+        other.start()
+        while other.is_alive() and not lock.contended.wait(0.1):
+            pass
+    other.join(120)
+    assert appended == [1]
+    # The plain append did not record the stream's transaction: its batch 5 still commits.
+    added = sink.write(spark, rows, txn=Txn("stream", 5), user_metadata="stream batch 5")
+    assert added == 1
