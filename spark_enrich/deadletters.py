@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 
 from spark_enrich.columns import DEAD_LETTER_DDL, ERROR, META
 from spark_enrich.decode import parse_schema
-from spark_enrich.delta_commit import Txn, ensure_table, insert_new, read_table
+from spark_enrich.delta_commit import ensure_table, insert_new, read_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -22,10 +22,11 @@ def dead_letter_id(reason: Column, executor: Column) -> Column:
     processed again, so re-processing never duplicates dead letters.
 
     Kafka records are identified by topic, partition and offset. Table rows have no offsets:
-    by the name of the data file they were read from (when the read knows it) and their
-    payload. Delta data file names are unique, so the same bad payload on two days (two
-    files) gets two dead letters; a table rewritten by compaction gives its rows new files,
-    and re-processing after that writes their dead letters again.
+    by the name of the data file they were read from and their payload — batch and stream
+    reads of a Delta table give a row the same id. Delta data file names are unique, so the
+    same bad payload on two days (two files) gets two dead letters; a table rewritten by
+    compaction gives its rows new files, and re-processing after that writes their dead
+    letters again.
     """
     source = F.col(f"{META}.source")
     file_name = F.coalesce(F.element_at(F.split(source["file"], "/"), -1), F.lit(""))
@@ -109,16 +110,21 @@ class DeadLetterTable:
         spark: SparkSession,
         letters: DataFrame,
         *,
-        txn: Txn | None,
         user_metadata: str | None,
     ) -> int:
         """Insert dead letters whose id is not in the table yet (a re-run adds nothing).
+
+        No ``txnAppId``/``txnVersion``: the MERGE on the stable id is idempotent by itself, and
+        a transaction id would make Delta skip the whole write when a retried micro-batch fails
+        on *other* rows than its first attempt (an enrichment service that fails on another row,
+        an executor fixed before the restart) — those rows would reach neither the sink nor the
+        dead letters.
 
         ``letters`` must be materialised (:func:`spark_enrich.materialize.materialize`): the
         MERGE reads it without Delta's own copy of the source.
 
         Returns:
-            How many rows this write inserted (0 when Delta skipped an idempotent retry).
+            How many rows this write inserted (0 when all were already there).
         """
         self.ensure(spark)
         return insert_new(
@@ -127,7 +133,7 @@ class DeadLetterTable:
             table=self.table,
             source=letters,
             condition="t.dead_letter_id = s.dead_letter_id",
-            txn=txn,
+            txn=None,
             user_metadata=user_metadata,
             what="dead-letter write",
         )

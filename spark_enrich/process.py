@@ -113,7 +113,8 @@ def process_batch(
         plan: the compiled pipeline.
         envelope: ``_se_payload`` + ``_se_meta`` rows (see :mod:`spark_enrich.sources`).
         batch_id: the micro-batch id (streaming) or chunk number (batch, backfill).
-        txn: makes the sink and dead-letter commits idempotent (streaming: one per batch id).
+        txn: makes the sink commit idempotent (streaming: one per batch id); dead letters are
+            idempotent by their ids (see :meth:`spark_enrich.deadletters.DeadLetterTable.write`).
         replace: replace exactly this date range of the sink instead of appending/merging.
         write: ``False`` computes the report without writing anything (dry run).
         chunk: a label for the report (the backfill range).
@@ -252,7 +253,7 @@ def _write(
         letters = materialize(letters)
         try:
             report.dead_letters_written = plan.dead_letters.write(
-                spark, letters, txn=txn, user_metadata=metadata
+                spark, letters, user_metadata=metadata
             )
         finally:
             release(letters)

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from spark_enrich.accounting import BatchReport
-    from spark_enrich.delta_commit import Txn
     from spark_enrich.plan import CompiledPipeline
 
 _KEY = "_se_event_key"
@@ -132,12 +131,11 @@ class _RecordingDeadLetters(DeadLetterTable):
         spark: SparkSession,
         letters: DataFrame,
         *,
-        txn: Txn | None,
         user_metadata: str | None,
     ) -> int:
         keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
         self.failed.append(materialize(keys.distinct()))
-        return super().write(spark, letters, txn=txn, user_metadata=user_metadata)
+        return super().write(spark, letters, user_metadata=user_metadata)
 
 
 def replay(

@@ -60,15 +60,15 @@ def table_envelope(
     table: str,
     payload_column: str | None,
     version: int | None = None,
-    with_file: bool = True,
+    file: Column | None = None,
 ) -> DataFrame:
-    """Envelope of a Delta/files frame: a payload column as is, or the whole row as JSON."""
+    """Envelope of a Delta/files frame: a payload column as is, or the whole row as JSON;
+    ``file`` is the data file each row was read from (part of its dead-letter id)."""
     data_columns = [c for c in rows.columns if c != "_metadata"]
     if payload_column:
         payload = F.col(payload_column).cast("string")
     else:
         payload = F.to_json(F.struct(*[F.col(f"`{c}`") for c in data_columns]))
-    file = F.col("_metadata.file_path") if with_file else None
     meta = F.struct(
         # Set per batch by process_batch: monotonically_increasing_id() is batch-only.
         F.lit(None).cast("bigint").alias("row_id"),
@@ -194,6 +194,7 @@ def read_batch(
         table=str(location),
         payload_column=getattr(source, "payload_column", None),
         version=version,
+        file=F.col("_metadata.file_path"),
     )
 
 
@@ -216,7 +217,9 @@ def read_stream(spark: SparkSession, source: Any) -> DataFrame:
             kind="delta",
             table=str(source.path or source.table),
             payload_column=getattr(source, "payload_column", None),
-            with_file=False,
+            # Delta's streaming source has no _metadata column (delta-io/delta#2014); the
+            # file name, evaluated right above its scan, gives rows the ids a batch read does.
+            file=F.input_file_name(),
         )
     raise PipelineRunError(
         "SOURCE_NOT_STREAMABLE",

@@ -139,9 +139,8 @@ def envelope(spark: SparkSession, payloads: Sequence[bytes | None]) -> DataFrame
     rows = [(bytearray(p) if p is not None else None,) for p in payloads]
     frame = spark.createDataFrame(rows, "value BINARY").coalesce(1)
     return table_envelope(
-        frame, source_name="archive", kind="delta", table="memory", payload_column="value",
-        with_file=False,
-    )  # fmt: skip
+        frame, source_name="archive", kind="delta", table="memory", payload_column="value"
+    )
 
 
 def write_archive(spark: SparkSession, folder: Path, payloads: Sequence[bytes | None]) -> None:

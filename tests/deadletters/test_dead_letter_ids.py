@@ -1,14 +1,18 @@
 """Dead-letter ids: one per bad table row even when the same bad payload comes back in a later
-batch, and the same id when the same rows are processed again."""
+batch (read as a batch or as a stream), and the same id when the same rows are processed again;
+a retried batch stores the dead letters its first attempt did not have."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from corpus import GOOD
+import pytest
+from corpus import GOOD, event, js
 from deadletter_kit import load, write_archive, write_pipeline
 from pyspark.sql import SparkSession
 
+from spark_enrich.delta_commit import Txn
+from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
 from spark_enrich.sources import read_batch
 
@@ -43,3 +47,46 @@ def test_the_same_bad_payload_in_a_later_file_is_its_own_dead_letter(
     again = process_batch(pipeline.plan, read_batch(spark, source), batch_id=99, txn=None)
     assert (again.dead_lettered, again.dead_letters_written) == (2, 0)
     assert pipeline.dead_letters().count() == 2
+
+
+def test_a_stream_of_the_table_gives_the_same_bad_payload_in_a_later_file_its_own_id(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    pipeline = load(write_pipeline(tmp_path), spark)
+    write_archive(spark, tmp_path, [GOOD, TRUNCATED])
+    _append(spark, tmp_path, TRUNCATED)
+
+    report = pipeline.run_stream(source="archive", available_now=True)
+    assert (report.total("dead_lettered"), report.total("dead_letters_written")) == (2, 2)
+    rows = pipeline.dead_letters().select("dead_letter_id", "source.file").collect()
+    assert len({r["dead_letter_id"] for r in rows}) == 2
+    assert all(r["file"] and r["file"].endswith(".parquet") for r in rows)
+
+    # A batch run over the same files finds the stream's ids: the same rows, no new letter.
+    (batch,) = pipeline.run_batch().batches
+    assert (batch.dead_lettered, batch.dead_letters_written) == (2, 0)
+    assert pipeline.dead_letters().count() == 2
+
+
+def test_a_retried_batch_stores_the_dead_letters_its_first_attempt_did_not_have(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    boom = js(event("boom-1", pin_id="boom"))
+    write_archive(spark, tmp_path, [GOOD, TRUNCATED, boom])
+    txn = Txn("spark-enrich:hostile:retry", 7)
+    # First attempt: the fixed executor; one dead letter in three trips the threshold after
+    # the dead letters are written, before the sink.
+    first = load(write_pipeline(tmp_path, dead_letters={"max_share": 0.3}), spark, fixed=True)
+    source = first.config.source("archive")
+    with pytest.raises(PipelineRunError, match="DEAD_LETTER_THRESHOLD"):
+        process_batch(first.plan, read_batch(spark, source), batch_id=7, txn=txn)
+    assert first.dead_letters().count() == 1
+
+    # The batch resumed under the same transaction id, with another executor version deployed
+    # that fails on a row the first attempt did not fail on.
+    second = load(write_pipeline(tmp_path), spark, fixed=False)
+    report = process_batch(second.plan, read_batch(spark, source), batch_id=7, txn=txn)
+    assert report.dead_letters_written == 1
+    reasons = {r["reason"] for r in second.dead_letters().select("reason").collect()}
+    assert reasons == {"decode_error", "executor_error"}
+    assert [r["event_id"] for r in second.output().select("event_id").collect()] == ["ok-1"]

@@ -145,6 +145,5 @@ def envelope(spark: SparkSession, payloads: list[str]) -> DataFrame:
 
     rows = spark.createDataFrame([(p,) for p in payloads], "value STRING").coalesce(1)
     return table_envelope(
-        rows, source_name="raw", kind="delta", table="memory", payload_column="value",
-        with_file=False,
-    )  # fmt: skip
+        rows, source_name="raw", kind="delta", table="memory", payload_column="value"
+    )
