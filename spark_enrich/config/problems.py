@@ -117,13 +117,23 @@ class Problem:
     example: str | None = None
 
     def format(self) -> str:
-        """``FILE:LINE:COL: yaml.path: message [CODE]``."""
+        """``FILE:LINE:COL: yaml.path: message [CODE]``, then an indented line with what was
+        found, what is allowed and an example."""
         text = (
             f"{self.file or '<config>'}:{self.line or 0}:{self.column or 0}: "
             f"{self.path}: {self.message} [{self.code}]"
         )
-        if self.example:
-            text += f" (example: {self.example})"
+        details = [
+            f"{label}: {value}"
+            for label, value in (
+                ("found", self.found),
+                ("allowed", self.allowed),
+                ("example", self.example),
+            )
+            if value
+        ]
+        if details:
+            text += "\n    " + "; ".join(details)
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,7 +155,7 @@ class ConfigError(SparkEnrichError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
         count = len(self.problems)
-        lines = "\n".join("  " + p.format() for p in self.problems)
+        lines = "\n".join("  " + p.format().replace("\n", "\n  ") for p in self.problems)
         super().__init__(
             "CONFIG_INVALID",
             f"the pipeline configuration has {count} problem{'s' if count != 1 else ''}:\n{lines}",

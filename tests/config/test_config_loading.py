@@ -404,7 +404,8 @@ def test_config_error_carries_problems_and_formats_them() -> None:
         "one of: mode, partition_by", "partition_by",
     )  # fmt: skip
     assert problem.format() == (
-        "p.yaml:3:5: sink.partition: unknown key `partition` [UNKNOWN_KEY] (example: partition_by)"
+        "p.yaml:3:5: sink.partition: unknown key `partition` [UNKNOWN_KEY]\n"
+        "    found: partition; allowed: one of: mode, partition_by; example: partition_by"
     )
     error = ConfigError([problem])
     assert isinstance(error, SparkEnrichError)
