@@ -1,7 +1,8 @@
 """Accounting: nothing is lost silently.
 
 For every batch (a micro-batch, a backfill chunk or a batch run) the engine records, per
-executor, ``input``, ``filtered``, ``output`` and ``dead_lettered``, and at the router the
+executor, ``input``, ``filtered``, ``output`` and ``dead_lettered`` (and ``outside_range``: output
+of a Kafka backfill dated outside its range, which belongs to other days), and at the router the
 decode dead letters and ``unrouted`` events; it checks the identities and logs a violation as
 an error with the numbers.
 """
@@ -26,11 +27,14 @@ class ExecutorCounts:
     filtered: int
     output: int
     dead_lettered: int
+    outside_range: int = 0
+    """Output rows of a Kafka backfill dated outside its range: not written (they belong to
+    the days the backfill does not replace)."""
 
     @property
     def balanced(self) -> bool:
-        """``input = output + filtered + dead_lettered``."""
-        return self.input == self.output + self.filtered + self.dead_lettered
+        """``input = output + filtered + dead_lettered + outside_range``."""
+        return self.input == (self.output + self.filtered + self.dead_lettered + self.outside_range)
 
 
 @dataclass
@@ -60,6 +64,10 @@ class BatchReport:
         return sum(e.filtered for e in self.executors)
 
     @property
+    def outside_range(self) -> int:
+        return sum(e.outside_range for e in self.executors)
+
+    @property
     def dead_lettered(self) -> int:
         return (
             sum(self.decode_dead_lettered.values())
@@ -71,7 +79,7 @@ class BatchReport:
         """Every accounting identity that does not hold, as a readable sentence."""
         problems = [
             f"executor {e.executor}: input {e.input} != output {e.output} + filtered "
-            f"{e.filtered} + dead_lettered {e.dead_lettered}"
+            f"{e.filtered} + dead_lettered {e.dead_lettered} + outside_range {e.outside_range}"
             for e in self.executors
             if not e.balanced
         ]
@@ -94,7 +102,12 @@ class BatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(output=self.output, filtered=self.filtered, dead_lettered=self.dead_lettered)
+        data.update(
+            output=self.output,
+            filtered=self.filtered,
+            dead_lettered=self.dead_lettered,
+            outside_range=self.outside_range,
+        )
         return data
 
     def to_json(self) -> str:
@@ -125,4 +138,5 @@ class RunReport:
                 t.filtered += counts.filtered
                 t.output += counts.output
                 t.dead_lettered += counts.dead_lettered
+                t.outside_range += counts.outside_range
         return totals

@@ -130,6 +130,8 @@ class ExecutorResult:
     poison: DataFrame | None = None
     """Input rows that made the executor raise, with ``_se_error`` set."""
     cached: list[DataFrame] = field(default_factory=list)
+    outside_range: int = 0
+    """Good rows outside :attr:`Conformance.scope`, left out of ``conformed``."""
 
     def release(self) -> None:
         for frame in self.cached:
@@ -143,6 +145,9 @@ class Conformance:
     contract: OutputContract
     constraint: tuple[str, str] | None = None
     """(SQL condition, message): see :func:`spark_enrich.conform.conform`."""
+    scope: str | None = None
+    """SQL condition on the contract columns: good rows failing it are not this run's output
+    (a Kafka backfill reads a margin around its range); they are left out and counted."""
 
     def apply(self, df: DataFrame, executor: str) -> DataFrame:
         return conform(df, self.contract, executor=executor, constraint=self.constraint)
@@ -157,11 +162,16 @@ class _Planned:
     kept_rows: Observation
     outcome: Observation
 
-    def counts(self) -> tuple[int, int, int]:
-        """(rows kept by the filter, good rows, contract violations); complete once a job
-        that computed ``conformed`` succeeded."""
+    def counts(self) -> tuple[int, int, int, int]:
+        """(rows kept by the filter, good rows, contract violations, good rows out of scope);
+        complete once a job that computed ``conformed`` succeeded."""
         outcome = self.outcome.get
-        return int(self.kept_rows.get["rows"]), int(outcome["ok"]), int(outcome["bad"])
+        return (
+            int(self.kept_rows.get["rows"]),
+            int(outcome["ok"]),
+            int(outcome["bad"]),
+            int(outcome["outside"]),
+        )
 
 
 def _plan(bound: BoundExecutor, routed: DataFrame, contract: Conformance) -> _Planned:
@@ -173,20 +183,28 @@ def _plan(bound: BoundExecutor, routed: DataFrame, contract: Conformance) -> _Pl
         bound, routed, tap=lambda df: df.observe(kept_rows, F.count(F.lit(1)).alias("rows"))
     )
     failed = F.col(ERROR).isNotNull()
-    conformed = _slim(contract.apply(normalised, bound.name)).observe(
-        outcome, F.count_if(~failed).alias("ok"), F.count_if(failed).alias("bad")
+    inside = (
+        F.lit(True) if contract.scope is None else F.coalesce(F.expr(contract.scope), F.lit(False))
     )
+    conformed = _slim(contract.apply(normalised, bound.name)).observe(
+        outcome,
+        F.count_if(~failed & inside).alias("ok"),
+        F.count_if(failed).alias("bad"),
+        F.count_if(~failed & ~inside).alias("outside"),
+    )
+    if contract.scope is not None:
+        conformed = conformed.where(failed | inside)
     return _Planned(bound, conformed, kept_rows, outcome)
 
 
 def _attempt(
     bound: BoundExecutor, routed: DataFrame, contract: Conformance
-) -> tuple[int, DataFrame, int, int]:
+) -> tuple[int, DataFrame, int, int, int]:
     planned = _plan(bound, routed, contract)
     # Materialising evaluates every column, so a failing expression raises here.
     conformed = materialize(planned.conformed)
-    kept, ok, bad = planned.counts()
-    return kept, conformed, ok, bad
+    kept, ok, bad, outside = planned.counts()
+    return kept, conformed, ok, bad, outside
 
 
 def _slim(conformed: DataFrame) -> DataFrame:
@@ -243,10 +261,10 @@ def run_executor(
             fails on an empty batch too) or more than :data:`MAX_POISON_ROWS` rows fail.
     """
     try:
-        kept, conformed, ok, bad = _attempt(bound, routed, contract)
+        kept, conformed, ok, bad, outside = _attempt(bound, routed, contract)
         return ExecutorResult(
             bound.name, bound.version, input_rows, input_rows - kept, ok, bad, conformed,
-            cached=[conformed],
+            cached=[conformed], outside_range=outside,
         )  # fmt: skip
     except ExecutorContractError:
         raise
@@ -274,7 +292,7 @@ def run_executor(
         ) from failure
     row_id = F.col(f"{META}.row_id")
     rest = routed.where(~row_id.isin(poison_ids))
-    kept, conformed, ok, bad = _attempt(bound, rest, contract)
+    kept, conformed, ok, bad, outside = _attempt(bound, rest, contract)
     poison = routed.where(row_id.isin(poison_ids)).withColumn(
         ERROR,
         F.struct(
@@ -293,6 +311,7 @@ def run_executor(
         conformed,
         poison=poison,
         cached=[conformed],
+        outside_range=outside,
     )
 
 
@@ -350,7 +369,7 @@ def run_executors(
         else:
             results = []
             for p, (_, _, input_rows) in zip(planned, work, strict=True):
-                kept, ok, bad = p.counts()
+                kept, ok, bad, outside = p.counts()
                 conformed = joint.where(F.col(EXECUTOR_COL) == p.bound.name).drop(
                     EXECUTOR_COL, EXECUTOR_VERSION_COL
                 )
@@ -364,6 +383,7 @@ def run_executors(
                         dead_lettered=bad,
                         conformed=conformed,
                         cached=[joint],
+                        outside_range=outside,
                     )
                 )
             return ExecutorRun(results, joint)

@@ -106,6 +106,7 @@ def process_batch(
     replace: DateRange | None = None,
     write: bool = True,
     chunk: str | None = None,
+    skip_outside_range: bool = False,
 ) -> BatchReport:
     """Process one batch of envelope rows end to end.
 
@@ -118,6 +119,9 @@ def process_batch(
         replace: replace exactly this date range of the sink instead of appending/merging.
         write: ``False`` computes the report without writing anything (dry run).
         chunk: a label for the report (the backfill range).
+        skip_outside_range: output dated outside ``replace`` is left out and counted as
+            ``outside_range`` (a Kafka backfill reads a margin of other days around its range);
+            by default it is a ``contract_violation`` dead letter.
 
     Returns:
         The batch's accounting report (also emitted to the metrics sink).
@@ -173,15 +177,18 @@ def process_batch(
             dead.append(_letters(plan, unrouted, event_type_column=spec.event_type_field))
             report.unrouted_dead_lettered = report.unrouted
 
-        conformance = Conformance(
-            plan.contract,
-            None
-            if replace is None
-            else (
-                replace.predicate(),
-                f"{replace.column} outside the backfill range [{replace.start}, {replace.end})",
-            ),
-        )
+        if replace is None:
+            conformance = Conformance(plan.contract)
+        elif skip_outside_range:
+            conformance = Conformance(plan.contract, scope=replace.predicate())
+        else:
+            conformance = Conformance(
+                plan.contract,
+                (
+                    replace.predicate(),
+                    f"{replace.column} outside the backfill range [{replace.start}, {replace.end})",
+                ),
+            )
         work = [
             (
                 bound,
@@ -204,6 +211,7 @@ def process_batch(
                     result.filtered,
                     result.output,
                     result.dead_lettered,
+                    result.outside_range,
                 )
             )
             if run.joint is None:

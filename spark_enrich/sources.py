@@ -5,7 +5,7 @@ key and headers, source coordinates, a row id) — so that everything after is o
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column
@@ -132,11 +132,13 @@ def read_batch(
     end: date | None = None,
     date_column: str | None = None,
     version: int | None = None,
+    margin: timedelta = timedelta(0),
 ) -> DataFrame:
     """Read a source in full, or the dates ``[start, end)`` of ``date_column``, as an envelope.
 
     A Delta table is read at ``version`` (default: its current version), recorded in the
-    rows' source coordinates.
+    rows' source coordinates. A Kafka source is read by record timestamp, from ``start`` minus
+    ``margin`` to ``end`` plus ``margin``.
 
     Raises:
         PipelineRunError: ``SOURCE_NOT_READABLE`` when the table or files do not exist.
@@ -146,13 +148,14 @@ def read_batch(
         raw = spark.read.format("kafka").options(**kafka_options(source))
         # A date range selects records by their Kafka timestamp (backfills from topics that
         # still hold the data); partitions without records in range contribute nothing.
+        margin_ms = round(margin.total_seconds() * 1000)
         if start is not None:
-            raw = raw.option("startingTimestamp", str(_epoch_ms(start)))
+            raw = raw.option("startingTimestamp", str(max(0, _epoch_ms(start) - margin_ms)))
             raw = raw.option("startingOffsetsByTimestampStrategy", "latest")
         else:
             raw = raw.option("startingOffsets", "earliest")
         if end is not None:
-            raw = raw.option("endingTimestamp", str(_epoch_ms(end)))
+            raw = raw.option("endingTimestamp", str(_epoch_ms(end) + margin_ms))
         else:
             raw = raw.option("endingOffsets", "latest")
         return kafka_envelope(raw.load(), source.name)

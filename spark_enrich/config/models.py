@@ -107,6 +107,13 @@ class KafkaSource(_Model):
     fail_on_data_loss: bool = Field(
         default=True, description="Fail when offsets were deleted before being read."
     )
+    backfill_lateness: NonNegativeDuration = Field(
+        default=timedelta(days=1),
+        description="A backfill of `[from, to)` from this source reads the records stamped "
+        "from `from` minus this to `to` plus this, and writes the events whose output date is "
+        "in the range (the others are counted as `outside_range`): an event that reached Kafka "
+        "later than this after its time is missed by backfills of its day.",
+    )
     options: dict[str, OptionValue] = Field(
         default_factory=dict,
         description="Extra options of Spark's Kafka source; keys start with `kafka.`.",

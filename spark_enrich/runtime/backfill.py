@@ -152,7 +152,9 @@ def backfill(
         chunk_size: days per chunk (default ``runtime.batch.chunk``, else one day).
         force: redo chunks that already finished with this configuration.
         source: the source to read (default ``runtime.batch.source``). A Kafka source is read
-            by record timestamp for the whole range as one chunk.
+            by record timestamp for the whole range as one chunk, widened by its
+            ``backfill_lateness`` on both sides; events dated outside the range are counted as
+            ``outside_range`` and not written.
         progress: show a progress bar (default: when stderr is a terminal).
     """
     config = plan.config
@@ -179,6 +181,7 @@ def backfill(
                 end=chunk.end,
                 date_column=batch_cfg.date_column if batch_cfg else None,
                 version=version,
+                margin=src.backfill_lateness if src.kind == "kafka" else timedelta(0),
             )
             batch = process_batch(
                 plan,
@@ -186,6 +189,9 @@ def backfill(
                 batch_id=number,
                 replace=DateRange(column, chunk.start, chunk.end),
                 chunk=chunk.label,
+                # Record time is not event time: the margin read around the range holds events
+                # of other days, which those days' own backfills write.
+                skip_outside_range=src.kind == "kafka",
             )
             report.batches.append(batch)
             bar.advance(chunk, f"{batch.output} rows, {batch.dead_lettered} dead letters")

@@ -8,7 +8,7 @@ import json
 import re
 import threading
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -176,6 +176,47 @@ def test_backfill_from_kafka_replaces_the_range_of_record_timestamps(
     assert sorted(r["event_id"] for r in rows) == sorted(expected)
     assert report.total("dead_lettered") == 0
     assert {r["event_date"] for r in rows} == {date(2026, 1, 2), date(2026, 1, 3)}
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+@pytest.mark.kafka
+def test_a_kafka_backfill_keeps_events_that_reached_kafka_on_another_day(
+    spark: SparkSession, demo_data: Path, kafka_broker: LocalKafkaBroker, tmp_path: Path
+) -> None:
+    topic = f"late-{uuid.uuid4().hex[:8]}"
+    kafka_broker.create_topic(topic, partitions=1)
+    midnight = datetime(2026, 1, 4, tzinfo=timezone.utc)
+    day3_late = event(86_399, date(2026, 1, 3), prefix="late3-")  # 23:59:59 on the 3rd
+    day4 = event(43_200, date(2026, 1, 4), prefix="noon4-")
+    day4_late = event(86_399, date(2026, 1, 4), prefix="late4-")  # 23:59:59 on the 4th
+    # Records are stamped when they reach Kafka: the two late events a few minutes after
+    # midnight, on the next day.
+    stamps = [
+        _millis(midnight + timedelta(minutes=5)),
+        _millis(midnight + timedelta(hours=12)),
+        _millis(midnight + timedelta(days=1, minutes=5)),
+    ]
+    produce(kafka_broker.bootstrap_servers, topic, [day3_late, day4, day4_late], timestamps=stamps)
+    layout = Layout(tmp_path)
+    pipeline = demo_pipeline(
+        spark, demo_data, kafka_broker.bootstrap_servers, overrides(layout, [topic])
+    )
+    pipeline.run_batch(source="engagement")  # the live table: every event on its own day
+    before = {r["event_id"]: r["event_date"] for r in pipeline.output().collect()}
+    assert len(before) == 3
+
+    report = pipeline.backfill(date(2026, 1, 4), date(2026, 1, 5), source="engagement")
+
+    after = {r["event_id"]: r["event_date"] for r in pipeline.output().collect()}
+    # The 4th is replaced with both of its events (its late one was stamped on the 5th), and
+    # the 3rd's late event, read in the margin, stays on the 3rd, written once.
+    assert after == before
+    assert report.total("outside_range") == 1
+    assert report.total("dead_lettered") == 0
+    assert report.total("output") == 2
 
 
 @pytest.mark.kafka
