@@ -79,7 +79,8 @@ class BatchReport:
         """Every accounting identity that does not hold, as a readable sentence."""
         problems = [
             f"executor {e.executor}: input {e.input} != output {e.output} + filtered "
-            f"{e.filtered} + dead_lettered {e.dead_lettered} + outside_range {e.outside_range}"
+            f"{e.filtered} + dead_lettered {e.dead_lettered}"
+            + (f" + outside_range {e.outside_range}" if e.outside_range else "")
             for e in self.executors
             if not e.balanced
         ]
