@@ -211,6 +211,10 @@ def read_stream(spark: SparkSession, source: Any) -> DataFrame:
         return kafka_envelope(reader.load(), source.name)
     if source.kind == "delta":
         reader = spark.readStream.format("delta")
+        if source.max_files_per_trigger:
+            reader = reader.option("maxFilesPerTrigger", str(source.max_files_per_trigger))
+        if source.skip_change_commits:
+            reader = reader.option("skipChangeCommits", "true")
         rows = reader.load(source.path) if source.path else reader.table(source.table)
         if getattr(source, "filter", None):
             rows = rows.where(source.filter)

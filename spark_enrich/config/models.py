@@ -140,6 +140,18 @@ class DeltaSource(_Model):
         default=None, description="Date column that batch runs and backfills filter on."
     )
     filter: str | None = Field(default=None, description="Spark SQL predicate applied on read.")
+    max_files_per_trigger: int | None = Field(
+        default=None,
+        gt=0,
+        description="Streaming: upper bound of new data files read per micro-batch "
+        "(backpressure; Delta's default is 1000).",
+    )
+    skip_change_commits: bool = Field(
+        default=False,
+        description="Streaming: skip commits that delete or rewrite rows of the table (an "
+        "upstream backfill's `replaceWhere`, a retention delete) instead of failing at them. "
+        "The rows such commits add are skipped too: backfill this pipeline over the same range.",
+    )
 
     @model_validator(mode="after")
     def _path_xor_table(self) -> DeltaSource:

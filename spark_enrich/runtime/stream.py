@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from pyspark.errors import StreamingQueryException
+
 from spark_enrich.accounting import BatchReport, RunReport
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
@@ -130,13 +132,24 @@ def await_stream(
                     time.sleep(0.2)
                 query.stop()
                 break
-            query.awaitTermination(1)
+            try:
+                query.awaitTermination(1)
+            except StreamingQueryException:
+                break  # the query failed: reported below, with the engine's advice
         error = query.exception()
         if error is not None:
+            text = str(error)
+            hint = (
+                " The source table had rows deleted or rewritten (an upstream backfill or "
+                "retention delete): set skip_change_commits: true on the Delta source to go on "
+                "past such commits, then backfill this pipeline over the rewritten range."
+                if "DELTA_SOURCE_TABLE_IGNORE_CHANGES" in text
+                else ""
+            )
             raise PipelineRunError(
                 "STREAM_FAILED",
-                f"Stream {query.name} failed: {str(error).splitlines()[0][:2000]}. Restart it: it "
-                "resumes from its checkpoint without loss or duplicates.",
+                f"Stream {query.name} failed: {text.splitlines()[0][:2000]}.{hint} Restart it: "
+                "it resumes from its checkpoint without loss or duplicates.",
                 {"query": query.name},
             ) from error
     finally:

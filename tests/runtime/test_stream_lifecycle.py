@@ -147,6 +147,51 @@ def test_a_pipeline_streams_the_delta_output_of_another(
     assert [tuple(r) for r in sources] == [("delta", str(upstream_out.sink))]
 
 
+def _typed_events(spark: SparkSession, ids: range) -> DataFrame:
+    rows = [(f"e{i:06d}", "pin_click", f"u{i % 3}", f"2026-01-03T00:00:{i:02d}.000Z") for i in ids]
+    return spark.createDataFrame(
+        rows, "event_id STRING, event_type STRING, user_id STRING, event_time STRING"
+    )
+
+
+def test_a_downstream_stream_goes_past_an_upstream_delete_only_when_configured_to(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    from delta.tables import DeltaTable
+
+    upstream = tmp_path / "enriched"
+    _typed_events(spark, range(10)).write.format("delta").save(str(upstream))
+    strict_yaml = downstream_yaml(tmp_path / "strict.yaml", upstream, Layout(tmp_path / "strict"))
+    strict = Pipeline.from_yaml(strict_yaml, spark=spark, registry=sequence_registry())
+    lenient_yaml = downstream_yaml(tmp_path / "lenient.yaml", upstream, Layout(tmp_path / "len"))
+    lenient = Pipeline.from_yaml(
+        lenient_yaml,
+        spark=spark,
+        registry=sequence_registry(),
+        overrides=["sources[0].skip_change_commits=true", "sources[0].max_files_per_trigger=1"],
+    )
+    strict.run_stream(available_now=True)
+    lenient.run_stream(available_now=True)
+    # Upstream maintenance deletes a row (a retention delete), then new rows arrive in two files.
+    DeltaTable.forPath(spark, str(upstream)).delete("event_id = 'e000000'")
+    _typed_events(spark, range(10, 15)).coalesce(1).write.format("delta").mode("append").save(
+        str(upstream)
+    )
+    _typed_events(spark, range(15, 20)).coalesce(1).write.format("delta").mode("append").save(
+        str(upstream)
+    )
+
+    with pytest.raises(PipelineRunError) as failed:
+        strict.run_stream(available_now=True)
+    second = lenient.run_stream(available_now=True)
+
+    assert failed.value.error_class == "STREAM_FAILED"
+    assert "skip_change_commits: true" in failed.value.message
+    assert second.total("source_rows") == 10
+    assert len(second.batches) == 2  # one new file per micro-batch
+    assert keys(lenient.output()) == [f"e{i:06d}" for i in range(20)]
+
+
 def test_kafka_broker_restart_mid_stream_loses_nothing(
     spark: SparkSession, demo_data: Path, tmp_path: Path
 ) -> None:
