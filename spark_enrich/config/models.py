@@ -24,8 +24,10 @@ from spark_enrich.config.types import (
     DDLSchemaStr,
     DDLTypeStr,
     Duration,
+    Float,
     HttpUrlStr,
     Instant,
+    Int,
     Name,
     NonNegativeDuration,
     NullPolicy,
@@ -101,7 +103,7 @@ class KafkaSource(_Model):
         description="`earliest`, `latest` or a JSON object of per-partition offsets, used when "
         "the checkpoint is new.",
     )
-    max_offsets_per_trigger: int | None = Field(
+    max_offsets_per_trigger: Int | None = Field(
         default=None, gt=0, description="Upper bound of records read per micro-batch."
     )
     fail_on_data_loss: bool = Field(
@@ -140,7 +142,7 @@ class DeltaSource(_Model):
         default=None, description="Date column that batch runs and backfills filter on."
     )
     filter: str | None = Field(default=None, description="Spark SQL predicate applied on read.")
-    max_files_per_trigger: int | None = Field(
+    max_files_per_trigger: Int | None = Field(
         default=None,
         gt=0,
         description="Streaming: upper bound of new data files read per micro-batch "
@@ -200,7 +202,7 @@ with warnings.catch_warnings():
             default_factory=list,
             description="Fields that must be present; events lacking one become dead letters.",
         )
-        max_payload_bytes: int = Field(
+        max_payload_bytes: Int = Field(
             default=1_048_576, gt=0, description="Larger payloads become dead letters."
         )
         unrouted: Literal["count", "dead_letter"] = Field(
@@ -273,14 +275,14 @@ class ServiceEnrichment(_Model):
 
     name: Name = Field(description="Logical name executors use.")
     url: HttpUrlStr = Field(description="Endpoint receiving batched requests.")
-    batch_size: int = Field(default=100, gt=0, description="Events per request.")
-    concurrency: int = Field(default=4, gt=0, description="Concurrent requests per executor.")
+    batch_size: Int = Field(default=100, gt=0, description="Events per request.")
+    concurrency: Int = Field(default=4, gt=0, description="Concurrent requests per executor.")
     timeout: Duration = Field(default=timedelta(seconds=5), description="Per-request timeout.")
-    retries: int = Field(default=3, ge=0, description="Retries after a failed request.")
+    retries: Int = Field(default=3, ge=0, description="Retries after a failed request.")
     backoff: NonNegativeDuration = Field(
         default=timedelta(milliseconds=200), description="First retry delay; doubles per retry."
     )
-    rate_limit_per_s: float | None = Field(
+    rate_limit_per_s: Float | None = Field(
         default=None, gt=0, description="Request rate limit per executor; null = none."
     )
     on_failure: Annotated[Literal["dead_letter", "null", "fail"], NullPolicy] = Field(
@@ -337,7 +339,7 @@ class Sink(_Model):
         default="merge", description="`merge` on the output key (idempotent) or `append`."
     )
     partition_by: list[str] = Field(default_factory=list, description="Partition columns.")
-    retention_days: int | None = Field(
+    retention_days: Int | None = Field(
         default=None, gt=0, description="Days of data kept; null = forever."
     )
     properties: dict[str, OptionValue] = Field(
@@ -357,7 +359,7 @@ class DeadLetters(_Model):
 
     path: PathStr | None = Field(default=None, description="Path of the Delta table (or `table`).")
     table: str | None = Field(default=None, description="Catalog name of the table (or `path`).")
-    max_share: float | None = Field(
+    max_share: Float | None = Field(
         default=None,
         gt=0,
         le=1,
@@ -446,7 +448,9 @@ class Observability(_Model):
 
 
 def _version_to_str(value: Any) -> Any:
-    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    # `version: 3` is the text "3"; `version: 1.10` is the number 1.1 by the time it is here,
+    # so a float stays a float and is reported (quote it) instead of silently becoming "1.1".
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class PipelineConfig(_Model):

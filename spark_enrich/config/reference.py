@@ -72,11 +72,31 @@ def pipeline_json_schema(registry: ExecutorRegistry | None = None) -> dict[str, 
                 # pydantic writes ISO-8601 (PT5S); the file is written 5s.
                 properties[name]["default"] = format_duration(field.default)
     _describe_executors(schema, _registry(registry))
+    _standard_bounds(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         **schema,
     }
+
+
+_BOUNDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
+
+
+def _standard_bounds(node: Any) -> None:
+    """Write pydantic's leftover ``gt``/``ge``/``lt``/``le`` (on numbers whose type also has a
+    validator: :data:`~spark_enrich.config.types.Int`) as the JSON Schema keywords editors
+    know."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for short, keyword in _BOUNDS.items():
+                if short in node:
+                    node[keyword] = node.pop(short)
+        for value in node.values():
+            _standard_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _standard_bounds(value)
 
 
 def _describe_executors(schema: dict[str, Any], registry: ExecutorRegistry) -> None:

@@ -104,6 +104,26 @@ Duration = Annotated[
 ]
 """A duration longer than zero, written ``500ms``, ``10s``, ``5m``, ``2h`` or ``1d``."""
 
+
+def _not_a_boolean(value: object) -> object:
+    # Pydantic reads `true` as 1 for a number: `max_payload_bytes: true` would dead-letter every
+    # event. Numbers written as text stay accepted (`${MAX_OFFSETS:-1000}` is text).
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "WRONG_TYPE",
+            "expected a number, found {found}",
+            {"found": str(value).lower(), "allowed": "a number"},
+        )
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_not_a_boolean)]
+"""An integer; a YAML boolean is not one."""
+
+Float = Annotated[float, BeforeValidator(_not_a_boolean)]
+"""A number; a YAML boolean is not one."""
+
+
 NonNegativeDuration = Annotated[
     timedelta, BeforeValidator(parse_duration), _DURATION_SCHEMA, _DURATION_JSON
 ]

@@ -83,6 +83,29 @@ def _problems(schema: dict[str, Any], document: dict[str, Any]) -> set[tuple[str
     }
 
 
+def test_schema_bounds_numbers_with_json_schema_keywords() -> None:
+    # Editors ignore pydantic's own `gt`/`le`: a bound written that way checks nothing.
+    schema = pipeline_json_schema()
+    document = yaml.safe_load((REPO / "pipelines" / "demo.yaml").read_text(encoding="utf-8"))
+    document["decoding"]["max_payload_bytes"] = 0
+    document["dead_letters"]["max_share"] = 2  # number or null: reported as `anyOf`
+    assert _problems(schema, document) == {
+        ("decoding/max_payload_bytes", "exclusiveMinimum"),
+        ("dead_letters/max_share", "anyOf"),
+    }
+    document["dead_letters"]["max_share"] = 1
+    assert _problems(schema, document) == {("decoding/max_payload_bytes", "exclusiveMinimum")}
+    assert not {"gt", "ge", "lt", "le"} & set(_keys(schema))
+
+
+def _keys(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [*node, *(k for v in node.values() for k in _keys(v))]
+    if isinstance(node, list):
+        return [k for v in node for k in _keys(v)]
+    return []
+
+
 def test_schema_checks_each_executors_params_with_its_model() -> None:
     schema = pipeline_json_schema(make_registry())
     Draft202012Validator.check_schema(schema)
