@@ -133,7 +133,9 @@ class DeltaSource(_Model):
     kind: Literal["delta"] = Field(description="`delta`.")
     name: Name = Field(description="Logical name of the source, unique in the pipeline.")
     path: PathStr | None = Field(default=None, description="Path of the Delta table (or `table`).")
-    table: str | None = Field(default=None, description="Catalog name of the table (or `path`).")
+    table: str | None = Field(
+        default=None, min_length=1, description="Catalog name of the table (or `path`)."
+    )
     payload_column: str | None = Field(
         default=None,
         description="Column holding the raw payload to decode; null when rows are already typed.",
@@ -254,7 +256,9 @@ class TableEnrichment(_Model):
 
     name: Name = Field(description="Logical name executors use (`ctx.table(name)`).")
     path: PathStr | None = Field(default=None, description="Path of the Delta table (or `table`).")
-    table: str | None = Field(default=None, description="Catalog name of the table (or `path`).")
+    table: str | None = Field(
+        default=None, min_length=1, description="Catalog name of the table (or `path`)."
+    )
     keys: list[str] = Field(
         min_length=1, description="Join key columns (same names in events and table; `ctx.join`)."
     )
@@ -334,7 +338,9 @@ class Sink(_Model):
     """The Delta table receiving enriched records."""
 
     path: PathStr | None = Field(default=None, description="Path of the Delta table (or `table`).")
-    table: str | None = Field(default=None, description="Catalog name of the table (or `path`).")
+    table: str | None = Field(
+        default=None, min_length=1, description="Catalog name of the table (or `path`)."
+    )
     mode: Literal["append", "merge"] = Field(
         default="merge", description="`merge` on the output key (idempotent) or `append`."
     )
@@ -358,7 +364,9 @@ class DeadLetters(_Model):
     """The Delta table receiving events that could not be processed."""
 
     path: PathStr | None = Field(default=None, description="Path of the Delta table (or `table`).")
-    table: str | None = Field(default=None, description="Catalog name of the table (or `path`).")
+    table: str | None = Field(
+        default=None, min_length=1, description="Catalog name of the table (or `path`)."
+    )
     max_share: Float | None = Field(
         default=None,
         gt=0,

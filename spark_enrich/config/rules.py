@@ -464,19 +464,25 @@ def _fmt(loc: Loc) -> str:
 
 
 def _locations(s: Sections) -> list[tuple[Loc, str, bool]]:
-    """(loc, path, written by the pipeline?) of every local or URI location."""
+    """(loc, path or catalog table name, written by the pipeline?) of every location."""
     out: list[tuple[Loc, str, bool]] = []
+
+    def add(loc: Loc, holder: object, write: bool) -> None:
+        for key in ("path", "table"):
+            value = getattr(holder, key, None)
+            if value is not None:
+                out.append(((*loc, key), value if key == "path" else _TABLE + value, write))
+
     for i, source in enumerate(s.sources or ()):
-        if isinstance(source, (DeltaSource, FilesSource)) and source.path is not None:
-            out.append((("sources", i, "path"), source.path, False))
+        if isinstance(source, (DeltaSource, FilesSource)):
+            add(("sources", i), source, False)
     if s.enrichments is not None:
         for i, table in enumerate(s.enrichments.tables):
-            if table.path is not None:
-                out.append((("enrichments", "tables", i, "path"), table.path, False))
-    if s.sink is not None and s.sink.path is not None:
-        out.append((("sink", "path"), s.sink.path, True))
-    if s.dead_letters is not None and s.dead_letters.path is not None:
-        out.append((("dead_letters", "path"), s.dead_letters.path, True))
+            add(("enrichments", "tables", i), table, False)
+    if s.sink is not None:
+        add(("sink",), s.sink, True)
+    if s.dead_letters is not None:
+        add(("dead_letters",), s.dead_letters, True)
     if s.runtime is not None and s.runtime.stream is not None and s.runtime.stream.checkpoint:
         out.append((("runtime", "stream", "checkpoint"), s.runtime.stream.checkpoint, True))
     if s.observability is not None and isinstance(s.observability.metrics, DeltaMetrics):
@@ -484,8 +490,34 @@ def _locations(s: Sections) -> list[tuple[Loc, str, bool]]:
     return out
 
 
+_TABLE = "table "
+"""Prefix of a catalog table name among the locations (a name is never a path)."""
+# Spellings of one file system: s3a://b/x and s3://b/x are the same object on AWS.
+_SCHEME_ALIASES = {"s3a": "s3", "s3n": "s3", "wasbs": "wasb", "abfss": "abfs"}
+
+
+def _location_key(location: str) -> str:
+    """One spelling per location: ``file:`` URIs as local paths, scheme aliases folded,
+    repeated and trailing slashes dropped; catalog names are case-insensitive."""
+    if location.startswith(_TABLE):
+        return location.lower()
+    scheme, sep, rest = location.partition("://")
+    if not sep:
+        scheme, sep, rest = location.partition(":")
+        if scheme != "file" or not sep:  # a plain local path (or a Windows drive)
+            return re.sub(r"/+", "/", location).rstrip("/") or "/"
+    scheme = scheme.lower()
+    if scheme == "file":
+        return re.sub(r"/+", "/", "/" + rest.lstrip("/")).rstrip("/") or "/"
+    host, _, path = rest.partition("/")
+    path = re.sub(r"/+", "/", path).strip("/")
+    return f"{_SCHEME_ALIASES.get(scheme, scheme)}://{host}/{path}".rstrip("/")
+
+
 def _relation(a: str, b: str) -> str | None:
-    a_norm, b_norm = a.rstrip("/"), b.rstrip("/")
+    a_norm, b_norm = _location_key(a), _location_key(b)
+    if a_norm.startswith(_TABLE) or b_norm.startswith(_TABLE):
+        return "is the same table as" if a_norm == b_norm else None
     if a_norm == b_norm:
         return "is the same location as"
     if b_norm.startswith(a_norm + "/"):

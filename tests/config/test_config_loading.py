@@ -430,3 +430,21 @@ def test_a_registry_that_fails_to_load_is_a_problem(tmp_path: Path) -> None:
 
     problems = validate_pipeline(_base_dict(), registry=Broken())
     assert [(p.code, p.path) for p in problems] == [("REGISTRY_ERROR", "executors")]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "relation"),
+    [
+        ("/data/out", "file:///data/out/dead", "lies inside"),
+        ("file:/data/out/", "/data//out", "is the same location as"),
+        ("s3a://bucket/out", "s3://bucket/out/part", "lies inside"),
+        ("s3://bucket/out", "s3://other/out", None),
+        ("/data/out", "/data/output", None),
+    ],
+)
+def test_one_location_in_two_spellings_is_one_location(
+    a: str, b: str, relation: str | None
+) -> None:
+    from spark_enrich.config.rules import _relation
+
+    assert _relation(a, b) == relation
