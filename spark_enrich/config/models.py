@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from spark_enrich.config.ddl import DataType, StructType, parse_schema, parse_type
@@ -34,6 +34,7 @@ from spark_enrich.config.types import (
     OptionValue,
     PathStr,
     Regex,
+    format_duration,
 )
 
 __all__ = [
@@ -346,7 +347,7 @@ class Sink(_Model):
     )
     partition_by: list[str] = Field(default_factory=list, description="Partition columns.")
     retention_days: Int | None = Field(
-        default=None, gt=0, description="Days of data kept; null = forever."
+        default=None, gt=0, le=36_500, description="Days of data kept; null = forever."
     )
     properties: dict[str, OptionValue] = Field(
         default_factory=dict,
@@ -415,7 +416,21 @@ class BatchRuntime(_Model):
 
     source: str = Field(min_length=1, description="Name of the source batch runs read.")
     date_column: str = Field(min_length=1, description="Date column that selects a date range.")
-    chunk: Duration = Field(default=timedelta(days=1), description="Date range per chunk.")
+    chunk: Duration = Field(
+        default=timedelta(days=1), description="Date range per chunk: a whole number of days."
+    )
+
+    @field_validator("chunk")
+    @classmethod
+    def _whole_days(cls, value: timedelta) -> timedelta:
+        # Backfills replace whole days (the output's date column): 12h would silently be 1d.
+        if value % timedelta(days=1):
+            raise PydanticCustomError(
+                "BAD_DURATION",
+                "'{value}' is not a whole number of days: backfills replace whole dates",
+                {"value": format_duration(value), "allowed": "1d, 2d, 7d, ...", "example": "1d"},
+            )
+        return value
 
 
 class Runtime(_Model):
