@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import copy
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from spark_enrich.config.models import PipelineConfig
 from spark_enrich.config.problems import ConfigError, Problem
 from spark_enrich.config.rules import Sections, check_pipelines, check_sections
-from spark_enrich.config.translate import problems_from_validation_error
+from spark_enrich.config.translate import problems_from_validation_error, walk
 from spark_enrich.config.yamldoc import Document, read_document
 
 if TYPE_CHECKING:
@@ -34,7 +34,12 @@ def _registry(registry: ExecutorRegistry | None) -> ExecutorRegistry:
 
 
 def _partial_sections(data: Mapping[str, Any], context: dict[str, Any]) -> Sections:
-    """Validate each top-level section on its own so the rules can use the valid ones."""
+    """Validate each top-level section on its own so the rules can use the valid ones.
+
+    A section whose only faults are bad or unknown keys is validated again without them (the
+    defaults apply), so that one already-reported typo does not hide the section's other
+    problems from the cross-field rules.
+    """
     valid: dict[str, Any] = {}
     for name in Sections.__dataclass_fields__:
         field = PipelineConfig.model_fields[name]
@@ -43,10 +48,42 @@ def _partial_sections(data: Mapping[str, Any], context: dict[str, Any]) -> Secti
                 continue
             valid[name] = field.get_default(call_default_factory=True)
             continue
-        adapter: TypeAdapter[Any] = TypeAdapter(field.rebuild_annotation())
-        with contextlib.suppress(ValidationError):
-            valid[name] = adapter.validate_python(data[name], context=context)
+        annotation = field.rebuild_annotation()
+        adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+        section = data[name]
+        for _ in range(_REPAIR_ROUNDS):
+            try:
+                valid[name] = adapter.validate_python(section, context=context)
+                break
+            except ValidationError as exc:
+                repaired = _without_faulty_keys(section, exc, annotation)
+                if repaired is None:
+                    break
+                section = repaired
     return Sections(**valid)
+
+
+_REPAIR_ROUNDS = 4
+
+
+def _without_faulty_keys(section: Any, exc: ValidationError, annotation: Any) -> Any | None:
+    """``section`` without the mapping keys ``exc`` reports (None when an error is not about
+    a present key that can be dropped: a missing key, a bad list item, the section itself)."""
+    repaired = copy.deepcopy(section)
+    for error in exc.errors(include_url=False):
+        loc, _ = walk(annotation, tuple(error["loc"]))
+        if not loc or error["type"] == "missing":
+            return None
+        parent: Any = repaired
+        for part in loc[:-1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        if not isinstance(parent, dict) or loc[-1] not in parent:
+            return None
+        del parent[loc[-1]]
+    return repaired
 
 
 def _validate(
