@@ -88,17 +88,20 @@ def _without_faulty_keys(section: Any, exc: ValidationError, annotation: Any) ->
 
 def _validate(
     data: Any, doc: Document, registry: ExecutorRegistry | None, base_dir: str | None
-) -> tuple[PipelineConfig | None, list[Problem]]:
+) -> tuple[PipelineConfig | None, Sections | None, list[Problem]]:
+    """The model (None when invalid), the sections that passed their models, the problems."""
     context = {"base_dir": base_dir or str(Path.cwd())}
     try:
         config = PipelineConfig.model_validate(data, context=context)
     except ValidationError as exc:
         problems = problems_from_validation_error(exc, doc, PipelineConfig)
-        if isinstance(data, Mapping):
-            problems += check_sections(_partial_sections(data, context), doc, _registry(registry))
-        return None, problems
-    problems = check_sections(Sections.of(config), doc, _registry(registry))
-    return config, problems
+        if not isinstance(data, Mapping):
+            return None, None, problems
+        sections = _partial_sections(data, context)
+        return None, sections, problems + check_sections(sections, doc, _registry(registry))
+    sections = Sections.of(config)
+    problems = check_sections(sections, doc, _registry(registry))
+    return config, sections, problems
 
 
 def validate_pipeline(
@@ -124,7 +127,7 @@ def validate_pipeline(
         doc = _document_of(config)
         return check_sections(Sections.of(config), doc, _registry(registry))
     doc = Document(data=config, file=None)
-    return _validate(dict(config), doc, registry, None)[1]
+    return _validate(dict(config), doc, registry, None)[2]
 
 
 def _document_of(config: PipelineConfig) -> Document:
@@ -137,12 +140,12 @@ def _load(
     overrides: Sequence[str],
     env: Mapping[str, str] | None,
     registry: ExecutorRegistry | None,
-) -> tuple[PipelineConfig | None, Document, list[Problem]]:
+) -> tuple[PipelineConfig | None, Document, list[Problem], Sections | None]:
     doc = read_document(path, os.environ if env is None else env, overrides)
     if doc.data is None:
-        return None, doc, list(doc.problems)
+        return None, doc, list(doc.problems), None
     base_dir = str(Path(path).resolve().parent)
-    config, problems = _validate(doc.data, doc, registry, base_dir)
+    config, sections, problems = _validate(doc.data, doc, registry, base_dir)
     if config is not None:
         config._source_file = str(path)
         config._document = doc
@@ -152,7 +155,7 @@ def _load(
     everything = sorted(
         [*doc.problems, *problems], key=lambda p: (p.file != str(path), p.line or 0, p.column or 0)
     )
-    return (config if not everything else None), doc, everything
+    return (config if not everything else None), doc, everything, sections
 
 
 def load_pipeline(
@@ -180,7 +183,7 @@ def load_pipeline(
         >>> config.sink.mode
         'append'
     """
-    config, _, problems = _load(path, overrides, env, registry)
+    config, _, problems, _ = _load(path, overrides, env, registry)
     if problems or config is None:
         raise ConfigError(problems)
     return config
@@ -199,12 +202,15 @@ def check_pipeline_files(
         (a shared checkpoint) are reported on the later file.
     """
     results: dict[str, list[Problem]] = {}
-    loaded: list[tuple[PipelineConfig, Document]] = []
+    loaded: list[tuple[Sections, Document, str]] = []
     for path in paths:
-        config, doc, problems = _load(path, overrides, env, registry)
+        _, doc, problems, sections = _load(path, overrides, env, registry)
         results[str(path)] = problems
-        if config is not None:
-            loaded.append((config, doc))
+        # Files with problems of their own are compared too, on their valid sections: fixing
+        # one problem must not reveal that the sink was shared all along.
+        if sections is not None:
+            name = doc.data.get("name") if isinstance(doc.data, Mapping) else None
+            loaded.append((sections, doc, f"{name!r} ({path})" if name else str(path)))
     for problem in check_pipelines(loaded):
         results.setdefault(problem.file or "<config>", []).append(problem)
     return results

@@ -532,13 +532,14 @@ def check_sections(s: Sections, doc: Document, registry: ExecutorRegistry) -> li
     return _Rules(s, doc, registry).run()
 
 
-def check_pipelines(configs: Sequence[tuple[PipelineConfig, Document]]) -> list[Problem]:
-    """Problems between pipelines: a shared checkpoint, or one's output nested in another's."""
+def check_pipelines(pipelines: Sequence[tuple[Sections, Document, str]]) -> list[Problem]:
+    """Problems between pipelines (their valid sections, document and a label naming them in
+    messages): a shared checkpoint, or one's output nested in another's."""
     problems: list[Problem] = []
     written = [
         (index, loc, path)
-        for index, (config, _) in enumerate(configs)
-        for loc, path, write in _locations(Sections.of(config))
+        for index, (sections, _, _) in enumerate(pipelines)
+        for loc, path, write in _locations(sections)
         if write
     ]
     for a in range(len(written)):
@@ -550,18 +551,16 @@ def check_pipelines(configs: Sequence[tuple[PipelineConfig, Document]]) -> list[
             if relation is None:
                 continue
             both_checkpoints = loc_a[-1] == loc_b[-1] == "checkpoint"
-            other = configs[ia][0]
             code = (
                 "SHARED_CHECKPOINT"
                 if both_checkpoints and relation.startswith("is the same")
                 else "NESTED_PATHS"
             )
             problems.append(
-                configs[ib][1].problem(
+                pipelines[ib][1].problem(
                     code,
                     f"{_fmt(loc_b)} ({path_b}) {relation} {_fmt(loc_a)} of pipeline "
-                    f"{other.name!r} ({other.source_file or '<config>'}); pipelines must not "
-                    "share checkpoints or tables",
+                    f"{pipelines[ia][2]}; pipelines must not share checkpoints or tables",
                     loc_b,
                     path_b,
                     f"a location outside {path_a}",

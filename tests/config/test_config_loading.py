@@ -398,6 +398,29 @@ def test_two_pipelines_sharing_a_checkpoint_are_reported(
     )
 
 
+def test_a_file_with_problems_of_its_own_is_still_compared_with_the_others(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    first = _write(tmp_path, _base_text(), "a.yaml")
+    # Another pipeline with a fault of its own in the sink section, writing the same sink.
+    second_text = (
+        _base_text()
+        .replace("name: test", "name: other")
+        .replace("data/dead", "data/dead2")
+        .replace("data/_checkpoints/test", "data/_checkpoints/other")
+        .replace(
+            "  partition_by: [event_date]", "  partition_by: [event_date]\n  retention_days: 0"
+        )
+    )
+    second = _write(tmp_path, second_text, "b.yaml")
+    results = check_pipeline_files([first, second], env={}, registry=registry)
+    assert results[str(first)] == []
+    got = {(p.code, p.path) for p in results[str(second)]}
+    assert got == {("OUT_OF_RANGE", "sink.retention_days"), ("NESTED_PATHS", "sink.path")}
+    shared = next(p for p in results[str(second)] if p.code == "NESTED_PATHS")
+    assert f"'test' ({first})" in shared.message
+
+
 def test_config_error_carries_problems_and_formats_them() -> None:
     problem = Problem(
         "UNKNOWN_KEY", "unknown key `partition`", "p.yaml", 3, 5, "sink.partition", "partition",
