@@ -436,21 +436,53 @@ def _read_file(
     return doc
 
 
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_SEGMENT = re.compile(r"""([^.\[\]'"]+)|\[(\d+)\]|\[(["'])(.+?)\3\]""")
 
 
 def _parse_override_path(text: str) -> list[str | int] | None:
+    """``a.b[0]['x.y']`` -> ``["a", "b", 0, "x.y"]``; None when malformed. A key holding dots
+    (a Delta table property) is written in brackets and quotes, as problems print it."""
     parts: list[str | int] = []
     pos = 0
     while pos < len(text):
-        if text[pos] == "." and parts:
-            pos += 1
+        if parts:
+            if text[pos] == ".":
+                pos += 1
+            elif text[pos] != "[":
+                return None  # `sources[0]name`: a name must follow a dot
         match = _SEGMENT.match(text, pos)
         if match is None:
             return None
-        parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+        if match.group(1) is not None:
+            parts.append(match.group(1))
+        elif match.group(2) is not None:
+            parts.append(int(match.group(2)))
+        else:
+            parts.append(match.group(4))
         pos = match.end()
     return parts or None
+
+
+def _forget(doc: Document, loc: tuple[str | int, ...]) -> None:
+    """Drop the recorded positions of ``loc`` and everything below it."""
+    for table in (doc.values, doc.keys):
+        for known in [k for k in table if k[: len(loc)] == loc]:
+            del table[known]
+    doc.containers -= {k for k in doc.containers if k[: len(loc)] == loc}
+
+
+def _place(doc: Document, loc: tuple[str | int, ...], value: Any, where: Position) -> None:
+    """Record ``where`` as the position of ``loc`` and of everything inside ``value``."""
+    doc.values[loc] = where
+    doc.keys[loc] = where
+    if isinstance(value, dict):
+        doc.containers.add(loc)
+        for key, item in value.items():
+            _place(doc, (*loc, key), item, where)
+    elif isinstance(value, list):
+        doc.containers.add(loc)
+        for index, item in enumerate(value):
+            _place(doc, (*loc, index), item, where)
 
 
 def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, str]) -> None:
@@ -511,25 +543,36 @@ def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, s
                     if isinstance(item, dict) and item.get("name") == part
                 ]
                 part = named[0] if named else part
-            if isinstance(node, dict) and isinstance(part, str):
+            scalar_below = (
+                not last
+                and isinstance(node, dict)
+                and node.get(part) is not None
+                and not isinstance(node.get(part), (dict, list))
+            )
+            if isinstance(node, dict) and isinstance(part, str) and not scalar_below:
                 if last:
                     node[part] = value
-                elif not isinstance(node.get(part), (dict, list)):
+                elif node.get(part) is None:
+                    # A mapping the file does not have yet: it comes from this override.
                     node[part] = {}
+                    _forget(doc, (*loc, part))
+                    _place(doc, (*loc, part), node[part], where)
             elif isinstance(node, list) and isinstance(part, int) and part < len(node):
                 if last:
                     node[part] = value
             else:
                 ok = False
+                at = format_path((*loc, part)) if scalar_below else format_path(tuple(loc))
                 doc.problems.append(
                     Problem(
                         "BAD_OVERRIDE",
-                        f"override path {key_text!r} does not exist at {format_path(tuple(loc))}",
+                        f"override path {key_text!r} does not exist at {at}"
+                        + (" (a value, not a mapping)" if scalar_below else ""),
                         "--set",
                         number,
                         1,
-                        format_path(tuple(loc)),
-                        type(node).__name__,
+                        at,
+                        type(node.get(part) if scalar_below else node).__name__,
                         "an existing mapping key or list index",
                     )
                 )
@@ -538,7 +581,5 @@ def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, s
             if not last:
                 node = node[part]
         if ok:
-            for known in [k for k in doc.values if k[: len(loc)] == tuple(loc)]:
-                del doc.values[known]
-            doc.values[tuple(loc)] = where
-            doc.keys[tuple(loc)] = where
+            _forget(doc, tuple(loc))
+            _place(doc, tuple(loc), value, where)

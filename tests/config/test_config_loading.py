@@ -170,6 +170,40 @@ def test_override_problems_point_at_the_override(registry: ExecutorRegistry) -> 
     }
 
 
+def test_override_problems_inside_new_or_replaced_parts_point_at_the_override(
+    registry: ExecutorRegistry,
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(
+            BASE,
+            overrides=[
+                "runtime.strem.checkpoint=/x",  # a typo creates a mapping the file lacks
+                "sink={path: /x, partition_by: [nosuch]}",  # replaces the file's sink
+                "name.x=1",  # name is a value: no mapping to go into
+                "sources[0]name=x",  # no dot after the index
+            ],
+            env={},
+            registry=registry,
+        )
+    got = {(p.code, p.file, p.line, p.path) for p in info.value.problems}
+    assert got == {
+        ("UNKNOWN_KEY", "--set", 1, "runtime.strem"),
+        ("NOT_IN_OUTPUT", "--set", 2, "sink.partition_by[0]"),
+        ("BAD_OVERRIDE", "--set", 3, "name"),
+        ("BAD_OVERRIDE", "--set", 4, "sources[0]name"),
+    }
+
+
+def test_an_override_reaches_a_key_holding_dots_in_quotes(registry: ExecutorRegistry) -> None:
+    config = load_pipeline(
+        BASE,
+        overrides=["sink.properties['delta.autoOptimize.optimizeWrite']=false"],
+        env={},
+        registry=registry,
+    )
+    assert config.sink.properties == {"delta.autoOptimize.optimizeWrite": "false"}
+
+
 def test_an_override_with_a_tag_that_cannot_build_is_judged_as_text(
     registry: ExecutorRegistry,
 ) -> None:
