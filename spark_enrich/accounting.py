@@ -115,23 +115,64 @@ class BatchReport:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
+_TOTALLED = (
+    "source_rows",
+    "routed",
+    "unrouted",
+    "unrouted_dead_lettered",
+    "sink_rows_added",
+    "dead_letters_written",
+    "output",
+    "filtered",
+    "dead_lettered",
+    "outside_range",
+)
+"""The per-batch counts a run keeps totals of when it stops listing its oldest batches."""
+
+
 @dataclass
 class RunReport:
-    """All batches of one run."""
+    """The batches of one run, and their totals.
+
+    A stream runs for months: it lists its latest batches only (:meth:`add` with ``keep``)
+    and folds older ones into running totals, so :meth:`total` and :meth:`by_executor` still
+    cover the whole run while the driver's memory stays bounded.
+    """
 
     pipeline: str
     run_id: str
     batches: list[BatchReport] = field(default_factory=list)
+    folded: int = 0
+    """Batches no longer listed in :attr:`batches`, counted in the totals."""
+    _folded_totals: dict[str, int] = field(default_factory=dict, repr=False)
+    _folded_executors: list[ExecutorCounts] = field(default_factory=list, repr=False)
+
+    def add(self, batch: BatchReport, *, keep: int | None = None) -> None:
+        """List ``batch``; beyond ``keep`` listed batches, fold the oldest into the totals."""
+        self.batches.append(batch)
+        while keep is not None and len(self.batches) > keep:
+            oldest = self.batches.pop(0)
+            for attribute in _TOTALLED:
+                value = int(getattr(oldest, attribute))
+                self._folded_totals[attribute] = self._folded_totals.get(attribute, 0) + value
+            self._folded_executors.extend(oldest.executors)
+            self._folded_executors[:] = self.by_executor(listed=False).values()
+            self.folded += 1
 
     def total(self, attribute: str) -> int:
-        """Sum of a per-batch count (``output``, ``filtered``, ``sink_rows_added``, ...)."""
-        return sum(int(getattr(b, attribute)) for b in self.batches)
+        """Sum of a per-batch count (``output``, ``filtered``, ``sink_rows_added``, ...) over
+        the whole run."""
+        listed = sum(int(getattr(b, attribute)) for b in self.batches)
+        if self.folded and attribute not in _TOTALLED:
+            raise KeyError(f"{attribute!r} is not totalled over folded batches: {_TOTALLED}")
+        return self._folded_totals.get(attribute, 0) + listed
 
-    def by_executor(self) -> dict[str, ExecutorCounts]:
+    def by_executor(self, *, listed: bool = True) -> dict[str, ExecutorCounts]:
         """Per-executor counts summed over the run's batches."""
         totals: dict[str, ExecutorCounts] = {}
-        for batch in self.batches:
-            for counts in batch.executors:
+        groups = [self._folded_executors, *(b.executors for b in self.batches if listed)]
+        for group in groups:
+            for counts in group:
                 t = totals.setdefault(
                     counts.executor, ExecutorCounts(counts.executor, counts.version, 0, 0, 0, 0)
                 )

@@ -41,16 +41,26 @@ def processing_interval(trigger: Any) -> str:
     return f"{millis} milliseconds"
 
 
+REPORTS_KEPT = 1000
+"""Micro-batch reports a stream lists; older ones are folded into its run's totals."""
+
+
 @dataclass
 class StreamRun:
-    """A running (or finished) stream and the reports of its micro-batches."""
+    """A running (or finished) stream and the report of its micro-batches."""
 
     query: StreamingQuery
-    reports: list[BatchReport] = field(default_factory=list)
+    run_report: RunReport
     stop_requested: threading.Event = field(default_factory=threading.Event)
 
-    def report(self, pipeline: str, run_id: str) -> RunReport:
-        return RunReport(pipeline, run_id, list(self.reports))
+    @property
+    def reports(self) -> list[BatchReport]:
+        """The latest micro-batches' reports (at most :data:`REPORTS_KEPT`)."""
+        return self.run_report.batches
+
+    def report(self) -> RunReport:
+        """The run's report: totals over every micro-batch, the latest ones listed."""
+        return self.run_report
 
 
 def start_stream(
@@ -89,10 +99,11 @@ def start_stream(
     check_checkpoint(plan.spark, checkpoint, config.name, src)
     app_id = txn_app_id(config.name, checkpoint)
     envelope = read_stream(plan.spark, src)
-    reports: list[BatchReport] = []
+    run_report = RunReport(config.name, plan.run_id)
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
-        reports.append(process_batch(plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id)))
+        report = process_batch(plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id))
+        run_report.add(report, keep=REPORTS_KEPT)
 
     writer = envelope.writeStream.foreachBatch(on_batch).option("checkpointLocation", checkpoint)
     writer = writer.queryName(f"spark-enrich-{config.name}")
@@ -101,7 +112,7 @@ def start_stream(
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=processing_interval(trigger))
-    return StreamRun(writer.start(), reports)
+    return StreamRun(writer.start(), run_report)
 
 
 def await_stream(
@@ -167,4 +178,4 @@ def run_stream(
     """Run the stream until it ends (available-now), fails or is stopped by a signal."""
     run = start_stream(plan, source=source, available_now=available_now)
     await_stream(run, handle_signals=handle_signals)
-    return run.report(plan.name, plan.run_id)
+    return run.report()
