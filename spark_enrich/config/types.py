@@ -32,7 +32,8 @@ _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|/)")
 
 
 def _name(value: str) -> str:
-    if not re.match(NAME_PATTERN, value):
+    # fullmatch: `$` in NAME_PATTERN also matches before a trailing newline ("demo\n").
+    if not re.fullmatch(NAME_PATTERN.strip("^$"), value):
         raise PydanticCustomError(
             "BAD_NAME",
             "'{value}' is not a valid name: use lower-case letters, digits, '_' and '-'",

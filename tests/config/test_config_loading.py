@@ -505,3 +505,12 @@ def test_one_location_in_two_spellings_is_one_location(
     from spark_enrich.config.rules import _relation
 
     assert _relation(a, b) == relation
+
+
+def test_a_name_with_a_trailing_newline_is_not_a_name(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    text = _base_text().replace("name: test", 'name: "test\\n"')
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(_write(tmp_path, text), env={}, registry=registry)
+    assert [(p.code, p.path) for p in info.value.problems] == [("BAD_NAME", "name")]
