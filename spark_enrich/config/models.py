@@ -34,6 +34,7 @@ from spark_enrich.config.types import (
     OptionValue,
     PathStr,
     Regex,
+    TopicName,
     format_duration,
 )
 
@@ -93,7 +94,7 @@ class KafkaSource(_Model):
     bootstrap_servers: str = Field(
         min_length=1, description="Comma-separated `host:port` list of Kafka brokers."
     )
-    topics: list[str] | None = Field(
+    topics: list[TopicName] | None = Field(
         default=None, min_length=1, description="Topics to subscribe to (or use `pattern`)."
     )
     pattern: Regex | None = Field(
@@ -295,7 +296,9 @@ class ServiceEnrichment(_Model):
         description="When retries are exhausted: dead-letter the event, leave the fields null, "
         "or fail the run.",
     )
-    request_columns: list[str] = Field(min_length=1, description="Event columns sent.")
+    request_columns: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="Event columns sent."
+    )
     response_schema: DDLSchemaStr = Field(description="Fields returned, as a DDL column list.")
 
 

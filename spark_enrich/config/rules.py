@@ -154,12 +154,15 @@ class _Rules:
                 continue
             loc: Loc = ("sources", i)
             bad = [
-                h for h in source.bootstrap_servers.split(",") if not _HOST_PORT.match(h.strip())
+                h
+                for h in source.bootstrap_servers.split(",")
+                if not _HOST_PORT.match(h.strip())
+                or not 0 < int(h.strip().rsplit(":", 1)[1]) < 65536
             ]
             if bad:
                 self.add(
                     "BAD_VALUE",
-                    f"bootstrap server {bad[0].strip()!r} is not host:port",
+                    f"bootstrap server {bad[0].strip()!r} is not host:port (port 1-65535)",
                     (*loc, "bootstrap_servers"),
                     source.bootstrap_servers,
                     "a comma-separated host:port list",

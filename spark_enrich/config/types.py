@@ -46,6 +46,20 @@ Name = Annotated[str, AfterValidator(_name)]
 """A logical name: ``[a-z0-9_-]+``."""
 
 
+def _topic(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", value):
+        raise PydanticCustomError(
+            "BAD_NAME",
+            "'{value}' is not a Kafka topic name: letters, digits, '.', '_' and '-'",
+            {"value": value, "allowed": "1-249 letters, digits, '.', '_' and '-'"},
+        )
+    return value
+
+
+TopicName = Annotated[str, AfterValidator(_topic)]
+"""A Kafka topic name (the broker's own rule)."""
+
+
 def parse_duration(value: object) -> timedelta:
     """``"500ms"``, ``"10s"``, ``"5m"``, ``"2h"``, ``"1d"`` (or ``"1h30m"``) -> timedelta.
 

@@ -514,3 +514,10 @@ def test_a_name_with_a_trailing_newline_is_not_a_name(
     with pytest.raises(ConfigError) as info:
         load_pipeline(_write(tmp_path, text), env={}, registry=registry)
     assert [(p.code, p.path) for p in info.value.problems] == [("BAD_NAME", "name")]
+
+
+def test_an_empty_or_blank_topic_is_not_a_topic(tmp_path: Path, registry: ExecutorRegistry) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(BASE, overrides=['sources[0].topics=["", " "]'], env={}, registry=registry)
+    got = [(p.code, p.path) for p in info.value.problems]
+    assert got == [("BAD_NAME", "sources[0].topics[0]"), ("BAD_NAME", "sources[0].topics[1]")]
