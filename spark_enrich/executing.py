@@ -163,11 +163,18 @@ class _Planned:
     outcome: Observation
 
     def counts(self) -> tuple[int, int, int, int]:
-        """(rows kept by the filter, good rows, contract violations, good rows out of scope);
-        complete once a job that computed ``conformed`` succeeded."""
+        """(rows kept by the executor's stages, good rows, contract violations, good rows out
+        of scope); complete once a job that computed ``conformed`` succeeded.
+
+        Rows the later stages drop (an inner join in ``enrich``) were not kept: they count
+        as filtered, like the filter's own. Rows they multiply are not hidden: the kept count
+        stays the filter's and the accounting identity reports the surplus.
+        """
         outcome = self.outcome.get
+        after_filter = int(self.kept_rows.get["rows"])
+        staged = int(outcome["ok"]) + int(outcome["bad"]) + int(outcome["outside"])
         return (
-            int(self.kept_rows.get["rows"]),
+            min(after_filter, staged),
             int(outcome["ok"]),
             int(outcome["bad"]),
             int(outcome["outside"]),

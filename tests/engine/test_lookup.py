@@ -249,3 +249,44 @@ def test_a_pipeline_applies_the_configured_as_of(spark: SparkSession, tmp_path: 
         (r.event_id, r.value) for r in pipeline.output().select("event_id", "value").collect()
     }
     assert values == {("jan", "FR"), ("feb", "DE"), ("early", "unknown")}
+
+
+class HomedOnly(Executor):
+    """Clicks of users with a known home only: an inner join drops the others in enrich."""
+
+    def enrich(self, df: DataFrame, ctx: EnrichContext) -> DataFrame:
+        return ctx.join("homes", df.withColumnRenamed("x", "user_id"), how="inner")
+
+    def normalise(self, df: DataFrame) -> DataFrame:
+        return df.withColumns({"event_date": F.to_date("event_time"), "value": F.col("country")})
+
+
+def test_events_an_inner_join_drops_are_counted_as_filtered(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    history(spark).withColumnRenamed("valid_from", "moved_in").write.format("delta").save(
+        str(tmp_path / "homes")
+    )
+    registry = registry_with()
+    executor(
+        name="homed", version="1.0", event_types=["click"], tables=["homes"], registry=registry
+    )(HomedOnly)
+    write_source(
+        spark,
+        tmp_path / "raw",
+        [
+            raw("known", x="u1", event_time="2026-02-10T00:00:00Z"),
+            raw("nobody", x="u9", event_time="2026-02-10T00:00:00Z"),  # no home: dropped
+        ],
+    )
+    table = {"name": "homes", "path": str(tmp_path / "homes"), "keys": ["user_id"],
+             "as_of": {"event_time": "event_time", "valid_from": "moved_in"}}  # fmt: skip
+    data = config_dict(tmp_path, ["homed"], enrichments={"tables": [table]})
+    pipeline = Pipeline(build_config(data, registry), spark=spark, registry=registry)
+
+    (batch,) = pipeline.run_batch().batches
+
+    assert batch.violations() == []
+    (counts,) = batch.executors
+    assert (counts.input, counts.output, counts.filtered, counts.dead_lettered) == (2, 1, 1, 0)
+    assert [r.event_id for r in pipeline.output().select("event_id").collect()] == ["known"]
