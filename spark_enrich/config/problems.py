@@ -63,6 +63,7 @@ CODES: dict[str, str] = {
     "UNDECLARED_SOURCE": "`runtime.batch.source` names no declared source.",
     "UNKNOWN_FIELD": "A decoding setting names a field that the raw-event schema lacks.",
     "NOT_IN_OUTPUT": "A key or partition column is not a column of the output contract.",
+    "BAD_KEY_COLUMN": "A key column has a type whose values cannot be compared (a map).",
     "EVENT_TYPE_CONFLICT": "Two executors handle one event type and not both declare it shared.",
     "UNUSED_SHARED_EVENT_TYPE": "`shared_event_types` lists an event type the executor lacks.",
     "DUPLICATE_NAME": "Two entries of a list share a name.",

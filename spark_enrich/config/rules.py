@@ -121,20 +121,30 @@ class _Rules:
         self.nested_paths()
         return self.problems
 
-    def unique(self, items: Iterable[Any], loc: Loc, what: str, attr: str = "name") -> None:
+    def unique(
+        self,
+        items: Iterable[Any],
+        loc: Loc,
+        what: str,
+        attr: str = "name",
+        *,
+        fold_case: bool = False,
+    ) -> None:
         seen: dict[str, int] = {}
         for i, item in enumerate(items):
             name = getattr(item, attr)
-            if name in seen:
+            folded = name.lower() if fold_case else name
+            if folded in seen:
                 self.add(
                     "DUPLICATE_NAME",
-                    f"{what} name {name!r} is already used by {loc[-1]}[{seen[name]}]",
+                    f"{what} name {name!r} is already used by {loc[-1]}[{seen[folded]}]"
+                    + (" (names are case-insensitive)" if fold_case else ""),
                     (*loc, i, attr),
                     name,
                     f"a {what} name not used before",
                 )
             else:
-                seen[name] = i
+                seen[folded] = i
 
     def unique_names(self) -> None:
         s = self.s
@@ -146,7 +156,8 @@ class _Rules:
             self.unique(s.enrichments.tables, ("enrichments", "tables"), "table")
             self.unique(s.enrichments.services, ("enrichments", "services"), "service")
         if s.output is not None:
-            self.unique(s.output.columns, ("output", "columns"), "column")
+            # Spark resolves column names case-insensitively: `query` and `Query` are one.
+            self.unique(s.output.columns, ("output", "columns"), "column", fold_case=True)
 
     def kafka_sources(self) -> None:
         for i, source in enumerate(self.s.sources or ()):
@@ -347,9 +358,28 @@ class _Rules:
 
         for i, key in enumerate(output.key):
             check(key, ("output", "key", i), "key column")
+            column = columns.get(key)
+            if column is not None and isinstance(column.data_type, MapType):
+                self.add(
+                    "BAD_KEY_COLUMN",
+                    f"key column {key!r} has type {column.type}; map values cannot be compared",
+                    ("output", "key", i),
+                    column.type,
+                    "a column of a comparable type (string, date, int, struct, array, ...)",
+                )
         if self.s.sink is not None:
+            listed: set[str] = set()
             for i, name in enumerate(self.s.sink.partition_by):
                 loc: Loc = ("sink", "partition_by", i)
+                if name in listed:
+                    self.add(
+                        "DUPLICATE_NAME",
+                        f"partition column {name!r} is listed twice",
+                        loc,
+                        name,
+                        "each partition column once",
+                    )
+                listed.add(name)
                 check(name, loc, "partition column")
                 column = columns.get(name)
                 if column is not None and isinstance(
