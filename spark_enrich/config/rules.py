@@ -66,6 +66,7 @@ _MANAGED_KAFKA_OPTIONS = {
     "kafka.value.deserializer": "Spark always reads values as bytes",
     "kafka.interceptor.classes": "not supported by Spark's Kafka source",
 }
+_DELTA_BAD_NAME_CHARS = frozenset(" ,;{}()\n\t=")
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
 
@@ -116,6 +117,7 @@ class _Rules:
         self.executors()
         self.output_columns()
         self.sink_properties()
+        self.delta_column_names()
         self.as_of_columns()
         self.runtime()
         self.nested_paths()
@@ -393,6 +395,27 @@ class _Rules:
                         column.type,
                         "a column of an atomic type (date, string, int, ...)",
                     )
+
+    def delta_column_names(self) -> None:
+        output, sink = self.s.output, self.s.sink
+        if output is None or sink is None:
+            return
+        mapping = str(sink.properties.get("delta.columnMapping.mode", "none")).lower()
+        if mapping in ("name", "id"):
+            return  # column mapping lifts Delta's restriction
+        for i, column in enumerate(output.columns):
+            bad = sorted({ch for ch in column.name if ch in _DELTA_BAD_NAME_CHARS})
+            if bad:
+                shown = ", ".join(repr(ch) for ch in bad)
+                self.add(
+                    "BAD_NAME",
+                    f"column name {column.name!r} holds {shown}, which a Delta table refuses "
+                    "without column mapping",
+                    ("output", "columns", i, "name"),
+                    column.name,
+                    "a name without space or any of ,;{}()= (or set the sink property "
+                    "delta.columnMapping.mode: name)",
+                )
 
     def sink_properties(self) -> None:
         sink = self.s.sink
