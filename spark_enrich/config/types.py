@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,32 +32,43 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|/)")
 
 
-def _name(value: str) -> str:
-    # fullmatch: `$` in NAME_PATTERN also matches before a trailing newline ("demo\n").
-    if not re.fullmatch(NAME_PATTERN.strip("^$"), value):
-        raise PydanticCustomError(
-            "BAD_NAME",
-            "'{value}' is not a valid name: use lower-case letters, digits, '_' and '-'",
-            {"value": value, "allowed": "lower-case letters, digits, '_' and '-'"},
+def _whole_match(pattern: str, message: str, allowed: str) -> Callable[[str], str]:
+    """A validator: the whole value matches ``pattern`` (``re.fullmatch``: ``$`` would also
+    match before a trailing newline, ``"demo\\n"``), else ``BAD_NAME``."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError(
+                "BAD_NAME", "'{value}' " + message, {"value": value, "allowed": allowed}
+            )
+        return value
+
+    return check
+
+
+Name = Annotated[
+    str,
+    AfterValidator(
+        _whole_match(
+            NAME_PATTERN.strip("^$"),
+            "is not a valid name: use lower-case letters, digits, '_' and '-'",
+            "lower-case letters, digits, '_' and '-'",
         )
-    return value
-
-
-Name = Annotated[str, AfterValidator(_name)]
+    ),
+]
 """A logical name: ``[a-z0-9_-]+``."""
 
-
-def _topic(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", value):
-        raise PydanticCustomError(
-            "BAD_NAME",
-            "'{value}' is not a Kafka topic name: letters, digits, '.', '_' and '-'",
-            {"value": value, "allowed": "1-249 letters, digits, '.', '_' and '-'"},
+TopicName = Annotated[
+    str,
+    AfterValidator(
+        _whole_match(
+            r"[A-Za-z0-9._-]{1,249}",
+            "is not a Kafka topic name: letters, digits, '.', '_' and '-'",
+            "1-249 letters, digits, '.', '_' and '-'",
         )
-    return value
-
-
-TopicName = Annotated[str, AfterValidator(_topic)]
+    ),
+]
 """A Kafka topic name (the broker's own rule)."""
 
 

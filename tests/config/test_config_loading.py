@@ -408,18 +408,28 @@ def test_shared_event_type_declared_by_all_is_allowed(tmp_path: Path) -> None:
     assert [e.name for e in config.executors] == ["clicks", "closeups", "searches"]
 
 
+def _other_pipeline_text(*replacements: tuple[str, str]) -> str:
+    """The base pipeline as pipeline ``other`` with its own dead letters, then ``replacements``."""
+    text = _base_text().replace("name: test", "name: other").replace("data/dead", "data/dead2")
+    for old, new in replacements:
+        text = text.replace(old, new)
+    return text
+
+
+def _check_two(
+    tmp_path: Path, second_text: str, registry: ExecutorRegistry
+) -> tuple[Path, Path, dict[str, list[Problem]]]:
+    """Check the base pipeline (``a.yaml``) and ``second_text`` (``b.yaml``) together."""
+    first = _write(tmp_path, _base_text(), "a.yaml")
+    second = _write(tmp_path, second_text, "b.yaml")
+    return first, second, check_pipeline_files([first, second], env={}, registry=registry)
+
+
 def test_two_pipelines_sharing_a_checkpoint_are_reported(
     tmp_path: Path, registry: ExecutorRegistry
 ) -> None:
-    first = _write(tmp_path, _base_text(), "a.yaml")
-    second_text = (
-        _base_text()
-        .replace("name: test", "name: other")
-        .replace("data/out", "data/out2")
-        .replace("data/dead", "data/dead2")
-    )
-    second = _write(tmp_path, second_text, "b.yaml")
-    results = check_pipeline_files([first, second], env={}, registry=registry)
+    second_text = _other_pipeline_text(("data/out", "data/out2"))
+    first, second, results = _check_two(tmp_path, second_text, registry)
     assert results[str(first)] == []
     (problem,) = results[str(second)]
     assert (problem.code, problem.path, problem.file) == (
@@ -435,19 +445,12 @@ def test_two_pipelines_sharing_a_checkpoint_are_reported(
 def test_a_file_with_problems_of_its_own_is_still_compared_with_the_others(
     tmp_path: Path, registry: ExecutorRegistry
 ) -> None:
-    first = _write(tmp_path, _base_text(), "a.yaml")
     # Another pipeline with a fault of its own in the sink section, writing the same sink.
-    second_text = (
-        _base_text()
-        .replace("name: test", "name: other")
-        .replace("data/dead", "data/dead2")
-        .replace("data/_checkpoints/test", "data/_checkpoints/other")
-        .replace(
-            "  partition_by: [event_date]", "  partition_by: [event_date]\n  retention_days: 0"
-        )
+    second_text = _other_pipeline_text(
+        ("data/_checkpoints/test", "data/_checkpoints/other"),
+        ("  partition_by: [event_date]", "  partition_by: [event_date]\n  retention_days: 0"),
     )
-    second = _write(tmp_path, second_text, "b.yaml")
-    results = check_pipeline_files([first, second], env={}, registry=registry)
+    first, second, results = _check_two(tmp_path, second_text, registry)
     assert results[str(first)] == []
     got = {(p.code, p.path) for p in results[str(second)]}
     assert got == {("OUT_OF_RANGE", "sink.retention_days"), ("NESTED_PATHS", "sink.path")}

@@ -217,23 +217,19 @@ class Located(Executor):
         )
 
 
-def test_a_pipeline_applies_the_configured_as_of(spark: SparkSession, tmp_path: Path) -> None:
+def homes_pipeline(
+    spark: SparkSession, tmp_path: Path, cls: type[Executor], payloads: list[str]
+) -> Pipeline:
+    """A pipeline whose one executor ``cls`` (for clicks) joins the ``homes`` table (users'
+    homes over time, as of each event's time) read from ``tmp_path``."""
     history(spark).withColumnRenamed("valid_from", "moved_in").write.format("delta").save(
         str(tmp_path / "homes")
     )
     registry = registry_with()
     executor(
         name="located", version="1.0", event_types=["click"], tables=["homes"], registry=registry
-    )(Located)
-    write_source(
-        spark,
-        tmp_path / "raw",
-        [
-            raw("jan", x="u1", event_time="2026-01-10T00:00:00Z"),
-            raw("feb", x="u1", event_time="2026-02-10T00:00:00Z"),
-            raw("early", x="u2", event_time="2026-01-10T00:00:00Z"),
-        ],
-    )
+    )(cls)
+    write_source(spark, tmp_path / "raw", payloads)
     table = {
         "name": "homes",
         "path": str(tmp_path / "homes"),
@@ -241,7 +237,20 @@ def test_a_pipeline_applies_the_configured_as_of(spark: SparkSession, tmp_path: 
         "as_of": {"event_time": "event_time", "valid_from": "moved_in"},
     }
     data = config_dict(tmp_path, ["located"], enrichments={"tables": [table]})
-    pipeline = Pipeline(build_config(data, registry), spark=spark, registry=registry)
+    return Pipeline(build_config(data, registry), spark=spark, registry=registry)
+
+
+def test_a_pipeline_applies_the_configured_as_of(spark: SparkSession, tmp_path: Path) -> None:
+    pipeline = homes_pipeline(
+        spark,
+        tmp_path,
+        Located,
+        [
+            raw("jan", x="u1", event_time="2026-01-10T00:00:00Z"),
+            raw("feb", x="u1", event_time="2026-02-10T00:00:00Z"),
+            raw("early", x="u2", event_time="2026-01-10T00:00:00Z"),
+        ],
+    )
 
     pipeline.run_batch()
 
@@ -264,25 +273,15 @@ class HomedOnly(Executor):
 def test_events_an_inner_join_drops_are_counted_as_filtered(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    history(spark).withColumnRenamed("valid_from", "moved_in").write.format("delta").save(
-        str(tmp_path / "homes")
-    )
-    registry = registry_with()
-    executor(
-        name="homed", version="1.0", event_types=["click"], tables=["homes"], registry=registry
-    )(HomedOnly)
-    write_source(
+    pipeline = homes_pipeline(
         spark,
-        tmp_path / "raw",
+        tmp_path,
+        HomedOnly,
         [
             raw("known", x="u1", event_time="2026-02-10T00:00:00Z"),
             raw("nobody", x="u9", event_time="2026-02-10T00:00:00Z"),  # no home: dropped
         ],
     )
-    table = {"name": "homes", "path": str(tmp_path / "homes"), "keys": ["user_id"],
-             "as_of": {"event_time": "event_time", "valid_from": "moved_in"}}  # fmt: skip
-    data = config_dict(tmp_path, ["homed"], enrichments={"tables": [table]})
-    pipeline = Pipeline(build_config(data, registry), spark=spark, registry=registry)
 
     (batch,) = pipeline.run_batch().batches
 
