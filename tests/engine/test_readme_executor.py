@@ -187,7 +187,7 @@ def test_readme_executor_package_runs_by_name(spark: SparkSession, tmp_path: Pat
     assert report["executors"] == [
         {
             "executor": "reactions", "version": "1.0.0", "input": 3, "filtered": 1,
-            "output": 2, "dead_lettered": 0,
+            "output": 2, "dead_lettered": 0, "outside_range": 0,
         }
     ]  # fmt: skip
     assert (report["routed"], report["unrouted"]) == (3, 1)
