@@ -180,7 +180,12 @@ def process_batch(
         if replace is None:
             conformance = Conformance(plan.contract)
         elif skip_outside_range:
-            conformance = Conformance(plan.contract, scope=replace.predicate())
+            # A row without a date belongs to no day's backfill: a dead letter, not skipped.
+            conformance = Conformance(
+                plan.contract,
+                (f"({replace.predicate()}) IS NOT NULL", f"{replace.column} is null"),
+                scope=replace.predicate(),
+            )
         else:
             conformance = Conformance(
                 plan.contract,

@@ -17,6 +17,7 @@ from engine_kit import (
     CONTRACT_DDL,
     build_config,
     config_dict,
+    envelope,
     raw,
     registry_with,
     visible,
@@ -25,7 +26,7 @@ from engine_kit import (
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_enrich import Pipeline
+from spark_enrich import Executor, Pipeline
 from spark_enrich.accounting import BatchReport
 
 AT_10 = datetime(2026, 1, 5, 10, 0)
@@ -249,3 +250,47 @@ def test_explain_has_a_section_per_executor(run: Run) -> None:
     only_views = run.pipeline.explain("views")
     assert "== executor views 2.0 ==" in only_views
     assert "clicks" not in only_views
+
+
+class _Undated(Executor):
+    """Clicks dated by ``event_time``, except ``x == "undated"``: no date at all."""
+
+    def normalise(self, df: DataFrame) -> DataFrame:
+        day = F.when(F.col("x") != "undated", F.to_date("event_time"))
+        return df.withColumns({"event_date": day, "value": F.col("x")})
+
+
+def test_a_backfill_skipping_other_days_dead_letters_a_row_without_a_date(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    from spark_enrich.process import process_batch
+    from spark_enrich.sink import DateRange
+
+    registry = registry_with(("undated", "1.0", ["click"], _Undated))
+    data = config_dict(tmp_path, ["undated"])
+    data["output"]["columns"][3]["nullable"] = True  # event_date may be null in this contract
+    pipeline = Pipeline(build_config(data, registry), spark=spark, registry=registry)
+    batch = envelope(
+        spark,
+        [
+            raw("in", x="a", event_time="2026-01-05T10:00:00Z"),
+            raw("other-day", x="b", event_time="2026-01-04T23:59:00Z"),
+            raw("no-date", x="undated", event_time="2026-01-05T11:00:00Z"),
+        ],
+    )
+
+    report = process_batch(
+        pipeline.plan,
+        batch,
+        batch_id=0,
+        replace=DateRange("event_date", date(2026, 1, 5), date(2026, 1, 6)),
+        skip_outside_range=True,
+    )
+
+    (counts,) = report.executors
+    assert (counts.output, counts.outside_range, counts.dead_lettered) == (1, 1, 1)
+    letters = pipeline.dead_letters().select("reason", "message").collect()
+    assert [(r.reason, r.message) for r in letters] == [
+        ("contract_violation", "event_date is null")
+    ]
+    assert [r.event_id for r in pipeline.output().select("event_id").collect()] == ["in"]
