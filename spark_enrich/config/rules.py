@@ -34,6 +34,7 @@ from spark_enrich.config.models import (
 )
 from spark_enrich.config.problems import Loc, Problem
 from spark_enrich.config.translate import problems_from_validation_error
+from spark_enrich.config.types import location_key
 from spark_enrich.config.yamldoc import Document
 from spark_enrich.errors import RegistryError
 
@@ -400,7 +401,9 @@ class _Rules:
         output, sink = self.s.output, self.s.sink
         if output is None or sink is None:
             return
-        mapping = str(sink.properties.get("delta.columnMapping.mode", "none")).lower()
+        # Delta reads its `delta.` property keys in any case.
+        properties = {key.lower(): value for key, value in sink.properties.items()}
+        mapping = str(properties.get("delta.columnmapping.mode", "none")).lower()
         if mapping in ("name", "id"):
             return  # column mapping lifts Delta's restriction
         for i, column in enumerate(output.columns):
@@ -505,11 +508,11 @@ class _Rules:
                     continue
                 self.add(
                     "NESTED_PATHS",
-                    f"{_fmt(loc_b)} ({path_b}) {relation} {_fmt(loc_a)} ({path_a}); "
-                    "each table and checkpoint needs its own location",
+                    f"{_fmt(loc_b)} ({_shown(path_b)}) {relation} {_fmt(loc_a)} "
+                    f"({_shown(path_a)}); each table and checkpoint needs its own location",
                     loc_b,
-                    path_b,
-                    f"a location outside {path_a}",
+                    _shown(path_b),
+                    f"a location outside {_shown(path_a)}",
                 )
 
 
@@ -548,30 +551,20 @@ def _locations(s: Sections) -> list[tuple[Loc, str, bool]]:
 
 _TABLE = "table "
 """Prefix of a catalog table name among the locations (a name is never a path)."""
-# Spellings of one file system: s3a://b/x and s3://b/x are the same object on AWS.
-_SCHEME_ALIASES = {"s3a": "s3", "s3n": "s3", "wasbs": "wasb", "abfss": "abfs"}
 
 
-def _location_key(location: str) -> str:
-    """One spelling per location: ``file:`` URIs as local paths, scheme aliases folded,
-    repeated and trailing slashes dropped; catalog names are case-insensitive."""
-    if location.startswith(_TABLE):
-        return location.lower()
-    scheme, sep, rest = location.partition("://")
-    if not sep:
-        scheme, sep, rest = location.partition(":")
-        if scheme != "file" or not sep:  # a plain local path (or a Windows drive)
-            return re.sub(r"/+", "/", location).rstrip("/") or "/"
-    scheme = scheme.lower()
-    if scheme == "file":
-        return re.sub(r"/+", "/", "/" + rest.lstrip("/")).rstrip("/") or "/"
-    host, _, path = rest.partition("/")
-    path = re.sub(r"/+", "/", path).strip("/")
-    return f"{_SCHEME_ALIASES.get(scheme, scheme)}://{host}/{path}".rstrip("/")
+def _shown(location: str) -> str:
+    """A location as the user wrote it (catalog names without the internal prefix)."""
+    return location.removeprefix(_TABLE)
+
+
+def _key(location: str) -> str:
+    """Catalog names are case-insensitive; paths and URIs have one spelling each."""
+    return location.lower() if location.startswith(_TABLE) else location_key(location)
 
 
 def _relation(a: str, b: str) -> str | None:
-    a_norm, b_norm = _location_key(a), _location_key(b)
+    a_norm, b_norm = _key(a), _key(b)
     if a_norm.startswith(_TABLE) or b_norm.startswith(_TABLE):
         return "is the same table as" if a_norm == b_norm else None
     if a_norm == b_norm:
@@ -615,11 +608,11 @@ def check_pipelines(pipelines: Sequence[tuple[Sections, Document, str]]) -> list
             problems.append(
                 pipelines[ib][1].problem(
                     code,
-                    f"{_fmt(loc_b)} ({path_b}) {relation} {_fmt(loc_a)} of pipeline "
+                    f"{_fmt(loc_b)} ({_shown(path_b)}) {relation} {_fmt(loc_a)} of pipeline "
                     f"{pipelines[ia][2]}; pipelines must not share checkpoints or tables",
                     loc_b,
-                    path_b,
-                    f"a location outside {path_a}",
+                    _shown(path_b),
+                    f"a location outside {_shown(path_a)}",
                 )
             )
     return problems

@@ -32,6 +32,31 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|/)")
 
 
+# Spellings of one file system: s3a://b/x and s3://b/x are the same object on AWS.
+_SCHEME_ALIASES = {"s3a": "s3", "s3n": "s3", "wasbs": "wasb", "abfss": "abfs"}
+
+
+def location_key(location: str) -> str:
+    """One spelling per storage location: a local path or ``file:`` URI as an absolute local
+    path (relative paths against the working folder), other URIs with scheme aliases folded;
+    repeated and trailing slashes dropped. ``s3a://b//x/`` and ``s3://b/x`` give one key."""
+    scheme, sep, rest = location.partition("://")
+    if not sep:
+        scheme, sep, rest = location.partition(":")
+        if scheme != "file" or not sep:  # a plain local path (or a Windows drive)
+            return _local_key(location)
+    scheme = scheme.lower()
+    if scheme == "file":
+        return _local_key("/" + rest.lstrip("/"))
+    host, _, path = rest.partition("/")
+    path = re.sub(r"/+", "/", path).strip("/")
+    return f"{_SCHEME_ALIASES.get(scheme, scheme)}://{host}/{path}".rstrip("/")
+
+
+def _local_key(path: str) -> str:
+    return str(Path(re.sub(r"/+", "/", path)).resolve())
+
+
 def _whole_match(pattern: str, message: str, allowed: str) -> Callable[[str], str]:
     """A validator: the whole value matches ``pattern`` (``re.fullmatch``: ``$`` would also
     match before a trailing newline, ``"demo\\n"``), else ``BAD_NAME``."""
@@ -39,8 +64,9 @@ def _whole_match(pattern: str, message: str, allowed: str) -> Callable[[str], st
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
+            # repr: a name ending in a newline must show it, not break the line
             raise PydanticCustomError(
-                "BAD_NAME", "'{value}' " + message, {"value": value, "allowed": allowed}
+                "BAD_NAME", "{shown} " + message, {"shown": repr(value), "allowed": allowed}
             )
         return value
 

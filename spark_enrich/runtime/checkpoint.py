@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
+from spark_enrich.config.types import location_key
 from spark_enrich.errors import PipelineRunError
 
 if TYPE_CHECKING:
@@ -22,23 +23,14 @@ if TYPE_CHECKING:
 FINGERPRINT_FILE = "spark_enrich.json"
 
 
-def checkpoint_identity(checkpoint: str) -> str:
-    """One spelling per checkpoint location: a local path (or ``file:`` URI) resolved to an
-    absolute path, any other URI as written without a trailing slash. ``Path.resolve`` on a
-    URI would prefix the driver's working directory and give another identity on every
-    machine."""
-    scheme = urlparse(checkpoint).scheme
-    if scheme == "file":
-        return str(Path(urlparse(checkpoint).path).resolve())
-    if len(scheme) > 1:  # one letter is a Windows drive, not a scheme
-        return checkpoint.rstrip("/")
-    return str(Path(checkpoint).resolve())
-
-
 def txn_app_id(pipeline: str, checkpoint: str) -> str:
     """The Delta ``txnAppId`` of a stream: pipeline and checkpoint together, so that a new
-    checkpoint (whose batch ids restart at 0) can never be mistaken for replays of the old one."""
-    digest = hashlib.sha256(checkpoint_identity(checkpoint).encode()).hexdigest()[:16]
+    checkpoint (whose batch ids restart at 0) can never be mistaken for replays of the old one.
+
+    The checkpoint counts by its :func:`~spark_enrich.config.types.location_key` (the one
+    ``validate`` compares locations by): a local path resolved, as before; a URI as itself,
+    not resolved against the driver's working folder (another folder on every machine)."""
+    digest = hashlib.sha256(location_key(checkpoint).encode()).hexdigest()[:16]
     return f"spark-enrich:{pipeline}:{digest}"
 
 
@@ -95,6 +87,14 @@ class _Folder:
         return not self._fs.exists(self._path) or len(self._fs.listStatus(self._path)) == 0
 
 
+def _legacy_record(checkpoint: str) -> Path | None:
+    """Where earlier versions wrote a URI checkpoint's record: ``Path(uri)``, relative to the
+    working folder. None for a local checkpoint (its record was always in place)."""
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", checkpoint):  # one letter: a Windows drive
+        return None
+    return Path(checkpoint) / FINGERPRINT_FILE
+
+
 def check_checkpoint(spark: SparkSession, checkpoint: str, pipeline: str, source: Any) -> None:
     """Refuse a checkpoint written for other sources; record ours on first use.
 
@@ -104,6 +104,12 @@ def check_checkpoint(spark: SparkSession, checkpoint: str, pipeline: str, source
     folder = _Folder(spark, checkpoint)
     expected = {"pipeline": pipeline, "source": source_fingerprint(source)}
     recorded = folder.read(FINGERPRINT_FILE)
+    legacy = _legacy_record(checkpoint)
+    if recorded is None and legacy is not None and legacy.is_file():
+        # Written by spark-enrich before 2026-11 into a local folder named after the URI
+        # (`./s3a:/bucket/...`): adopt it, so upgrading does not refuse a running stream.
+        recorded = legacy.read_text(encoding="utf-8")
+        folder.write(FINGERPRINT_FILE, recorded)
     if recorded is not None:
         found = json.loads(recorded)
         if found != expected:

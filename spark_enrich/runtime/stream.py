@@ -41,6 +41,10 @@ def processing_interval(trigger: Any) -> str:
     return f"{millis} milliseconds"
 
 
+# Delta's streaming source at a commit that rewrote rows (an upstream backfill, a DELETE inside
+# files) or removed whole files (a retention DELETE by partition).
+_UPSTREAM_REWRITE_ERRORS = ("DELTA_SOURCE_TABLE_IGNORE_CHANGES", "DELTA_SOURCE_IGNORE_DELETE")
+
 REPORTS_KEPT = 1000
 """Micro-batch reports a stream lists; older ones are folded into its run's totals."""
 
@@ -154,7 +158,7 @@ def await_stream(
                 " The source table had rows deleted or rewritten (an upstream backfill or "
                 "retention delete): set skip_change_commits: true on the Delta source to go on "
                 "past such commits, then backfill this pipeline over the rewritten range."
-                if "DELTA_SOURCE_TABLE_IGNORE_CHANGES" in text
+                if any(code in text for code in _UPSTREAM_REWRITE_ERRORS)
                 else ""
             )
             raise PipelineRunError(

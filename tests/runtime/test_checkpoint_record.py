@@ -25,6 +25,7 @@ def test_a_uri_checkpoint_has_one_identity_whatever_the_working_folder(
         monkeypatch.chdir(tmp_path / folder)  # a restarted driver in another container
         ids.add(txn_app_id("demo", "s3a://bucket/checkpoints/demo"))
         ids.add(txn_app_id("demo", "s3a://bucket/checkpoints/demo/"))
+        ids.add(txn_app_id("demo", "s3://bucket//checkpoints/demo"))  # one location to validate
     assert len(ids) == 1
     assert txn_app_id("demo", "s3a://other/checkpoints/demo") not in ids
 
@@ -60,3 +61,21 @@ def test_a_checkpoint_without_the_record_is_refused(spark: SparkSession, tmp_pat
     assert refused.value.error_class == "CHECKPOINT_INCOMPATIBLE"
     assert FINGERPRINT_FILE in refused.value.message
     assert not (checkpoint / FINGERPRINT_FILE).exists()
+
+
+def test_a_record_left_beside_a_uri_checkpoint_by_an_earlier_version_is_adopted(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    checkpoint = tmp_path / "stream" / "cp"
+    (checkpoint / "offsets").mkdir(parents=True)  # a running stream's own files
+    check_checkpoint(spark, str(tmp_path / "fresh"), "demo", TOPICS)  # a record, for its text
+    legacy = Path(checkpoint.as_uri()) / FINGERPRINT_FILE  # `./file:/...`, as written before
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text((tmp_path / "fresh" / FINGERPRINT_FILE).read_text())
+
+    check_checkpoint(spark, checkpoint.as_uri(), "demo", TOPICS)  # not refused
+
+    assert (checkpoint / FINGERPRINT_FILE).read_text() == legacy.read_text()
+    with pytest.raises(PipelineRunError):
+        check_checkpoint(spark, checkpoint.as_uri(), "demo", OTHER_TOPICS)
