@@ -39,12 +39,16 @@ def validate(
         typer.Option("--set", help="Override a value after loading: a.b[0].c=value (repeatable)."),
     ] = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="text (one problem per line) or json.")
+        OutputFormat,
+        typer.Option(
+            "--format", help="text (each problem, then what was found and allowed) or json."
+        ),
     ] = OutputFormat.text,
 ) -> None:
     """Check pipeline files and list every problem; exit 0 when all are valid, 2 when not.
 
-    Problems go to stderr as ``FILE:LINE:COL: yaml.path: message [CODE]``; with
+    Problems go to stderr as ``FILE:LINE:COL: yaml.path: message [CODE]`` and an indented line
+    with what was found and what is allowed; with
     ``--format json`` a JSON report goes to stdout instead.
     """
     from spark_enrich.config.loading import check_pipeline_files

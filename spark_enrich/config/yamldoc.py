@@ -135,6 +135,11 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str,
     return result, errors
 
 
+MAX_VALUES = 100_000
+"""Values a configuration may expand to (a pipeline has a few hundred)."""
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 class _Builder:
     def __init__(self, doc: Document, env: Mapping[str, str]) -> None:
         self.doc = doc
@@ -142,14 +147,24 @@ class _Builder:
         self.constructor = _Constructor()
         # Collections being built: an alias to one of them (`&a [x, *a]`) would never end.
         self.open: set[int] = set()
+        self.built = 0
 
     def pos(self, mark: yaml.Mark) -> Position:
         return Position(self.doc.file, mark.line + 1, mark.column + 1)
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.doc.values[loc] = self.pos(node.start_mark)
+        self.built += 1
+        if self.built > MAX_VALUES:
+            # Aliases of aliases ("billion laughs") expand exponentially: stop, do not hang.
+            if self.built == MAX_VALUES + 1:
+                self.bad_value(node, loc, f"the document expands to more than {MAX_VALUES} values")
+            return None
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             self.doc.containers.add(loc)
+            if node.tag not in _COLLECTION_TAGS:
+                self.bad_value(node, loc, f"a collection tagged {node.tag}")
+                return None
             if id(node) in self.open:
                 self.bad_value(node, loc, "an alias refers to a collection that contains it")
                 return None
@@ -168,12 +183,17 @@ class _Builder:
             reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else None
             self.bad_value(node, loc, reason or f"{node.tag} cannot read {node.value!r}")
             return node.value
+        if not isinstance(value, (str, int, float, bool)) and value is not None:
+            # `!!binary`, `!!set`, ...: not a value any setting takes.
+            self.bad_value(node, loc, f"{node.tag} builds a {type(value).__name__}")
+            return node.value
         if isinstance(value, str) and "$" in value:
             value = self.interpolate(value, loc)
         return value
 
     def bad_value(self, node: yaml.Node, loc: Loc, reason: str) -> None:
-        found = node.value if isinstance(node, yaml.ScalarNode) else node.tag.rsplit(":", 1)[-1]
+        found = node.value if isinstance(node, yaml.ScalarNode) else ""
+        found = found or node.tag.rsplit(":", 1)[-1]
         self.doc.problems.append(
             self.doc.problem(
                 "UNREADABLE_VALUE",
@@ -512,7 +532,15 @@ def apply_overrides(doc: Document, overrides: Sequence[str], env: Mapping[str, s
             continue
         try:
             value: Any = _load_value(value_text) if value_text.strip() else ""
-        except (yaml.YAMLError, ValueError, KeyError, IndexError, TypeError, OverflowError):
+        except (
+            yaml.YAMLError,
+            ValueError,
+            KeyError,
+            IndexError,
+            TypeError,
+            OverflowError,
+            RecursionError,
+        ):
             # Not YAML, or a tag that cannot build (`!!int x`): the text as written, which the
             # models then judge like any other value.
             value = value_text

@@ -524,3 +524,52 @@ def test_an_empty_or_blank_topic_is_not_a_topic(tmp_path: Path, registry: Execut
         load_pipeline(BASE, overrides=['sources[0].topics=["", " "]'], env={}, registry=registry)
     got = [(p.code, p.path) for p in info.value.problems]
     assert got == [("BAD_NAME", "sources[0].topics[0]"), ("BAD_NAME", "sources[0].topics[1]")]
+
+
+def test_tagged_collections_binary_values_and_alias_bombs_are_problems(
+    tmp_path: Path, registry: ExecutorRegistry
+) -> None:
+    text = (
+        _base_text()
+        .replace("sink:\n", "sink: !custom\n")
+        .replace('version: "1"', "version: !!binary dGVzdA==")
+    )
+    results = check_pipeline_files([_write(tmp_path, text)], env={}, registry=registry)
+    got = {(p.code, p.path) for p in next(iter(results.values()))}
+    assert got == {("UNREADABLE_VALUE", "sink"), ("UNREADABLE_VALUE", "version")}
+    # Ten aliases of ten aliases, seven deep: 10**7 values if expanded.
+    levels = ['x0: &x0 ["a", "a", "a", "a", "a", "a", "a", "a", "a", "a"]']
+    for i in range(1, 7):
+        levels.append(f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}"] * 10) + "]")
+    bomb = _write(tmp_path, "\n".join(levels) + "\n", "bomb.yaml")
+    codes = {p.code for p in check_pipeline_files([bomb], env={}, registry=registry)[str(bomb)]}
+    assert "UNREADABLE_VALUE" in codes
+
+
+def test_an_override_nested_too_deeply_is_judged_as_text(registry: ExecutorRegistry) -> None:
+    deep = "[" * 3000 + "]" * 3000
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(BASE, overrides=[f"sink.mode={deep}"], env={}, registry=registry)
+    assert [(p.code, p.file, p.path) for p in info.value.problems] == [
+        ("NOT_ALLOWED", "--set", "sink.mode")
+    ]
+
+
+@pytest.mark.parametrize(
+    "mapping_key", [None, "delta.columnMapping.mode", "delta.ColumnMapping.Mode"]
+)
+def test_a_column_name_delta_refuses_needs_column_mapping(
+    tmp_path: Path, registry: ExecutorRegistry, mapping_key: str | None
+) -> None:
+    text = _base_text().replace(
+        "    - {name: tags, type: array<string>}",
+        "    - {name: tags, type: array<string>}\n    - {name: user agent, type: string}",
+    )
+    if mapping_key is not None:  # Delta reads its property keys in any case
+        text = text.replace(
+            "  partition_by: [event_date]",
+            f"  partition_by: [event_date]\n  properties: {{{mapping_key}: name}}",
+        )
+    results = check_pipeline_files([_write(tmp_path, text)], env={}, registry=registry)
+    got = [(p.code, p.path) for p in next(iter(results.values()))]
+    assert got == ([("BAD_NAME", "output.columns[3].name")] if mapping_key is None else [])
