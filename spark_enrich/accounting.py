@@ -146,6 +146,7 @@ class RunReport:
     """Batches no longer listed in :attr:`batches`, counted in the totals."""
     _folded_totals: dict[str, int] = field(default_factory=dict, repr=False)
     _folded_executors: list[ExecutorCounts] = field(default_factory=list, repr=False)
+    _folded_decode: dict[str, int] = field(default_factory=dict, repr=False)
 
     def add(self, batch: BatchReport, *, keep: int | None = None) -> None:
         """List ``batch``; beyond ``keep`` listed batches, fold the oldest into the totals."""
@@ -155,6 +156,8 @@ class RunReport:
             for attribute in _TOTALLED:
                 value = int(getattr(oldest, attribute))
                 self._folded_totals[attribute] = self._folded_totals.get(attribute, 0) + value
+            for reason, count in oldest.decode_dead_lettered.items():
+                self._folded_decode[reason] = self._folded_decode.get(reason, 0) + count
             self._folded_executors.extend(oldest.executors)
             self._folded_executors[:] = self.by_executor(listed=False).values()
             self.folded += 1
@@ -166,6 +169,19 @@ class RunReport:
         if self.folded and attribute not in _TOTALLED:
             raise KeyError(f"{attribute!r} is not totalled over folded batches: {_TOTALLED}")
         return self._folded_totals.get(attribute, 0) + listed
+
+    @property
+    def batch_count(self) -> int:
+        """Batches of the run, listed or folded."""
+        return self.folded + len(self.batches)
+
+    def decode_dead_lettered(self) -> dict[str, int]:
+        """Decode dead letters per reason over the whole run."""
+        totals = dict(self._folded_decode)
+        for batch in self.batches:
+            for reason, count in batch.decode_dead_lettered.items():
+                totals[reason] = totals.get(reason, 0) + count
+        return totals
 
     def by_executor(self, *, listed: bool = True) -> dict[str, ExecutorCounts]:
         """Per-executor counts summed over the run's batches."""

@@ -100,7 +100,8 @@ def with_conflict_retry(
     Each attempt holds the session's commit lock (see :func:`commit_settings`), settings or
     not: Delta gives a commit without writer options the session's ``txnAppId``,
     ``txnVersion`` and ``userMetadata``, so a plain append while another thread's settings are
-    set would record that thread's transaction and make Delta skip its real commit.
+    set would record that thread's transaction and make Delta skip its real commit. A long
+    action (OPTIMIZE) makes the other threads' commits in this process wait for it.
     """
     for attempt in range(1, attempts + 1):
         try:

@@ -134,9 +134,10 @@ def maintain(
         result.rows_deleted = target.toDF().where(old).count()
         if result.rows_deleted:
             with_conflict_retry(partial(target.delete, old), what="retention delete")
+        # VACUUM commits too (its start and end), under the lock like every engine commit.
         if vacuum_hours is None:
-            target.vacuum()
+            with_conflict_retry(target.vacuum, what="vacuum")
         else:
-            target.vacuum(vacuum_hours)
+            with_conflict_retry(partial(target.vacuum, vacuum_hours), what="vacuum")
         result.vacuumed = True
     return results

@@ -66,15 +66,16 @@ def summarise(pipeline: Pipeline, report: RunReport) -> None:
     """Print the run's accounting and where its output is."""
     sink = pipeline.config.sink
     letters = pipeline.config.dead_letters
-    typer.echo(f"pipeline {report.pipeline} run {report.run_id}: {len(report.batches)} batch(es)")
+    typer.echo(f"pipeline {report.pipeline} run {report.run_id}: {report.batch_count} batch(es)")
     for name, c in report.by_executor().items():
+        outside = f"  outside range {c.outside_range:>6}" if c.outside_range else ""
         typer.echo(
             f"  {name:<14} input {c.input:>9}  output {c.output:>9}  filtered {c.filtered:>8}  "
-            f"dead-lettered {c.dead_lettered:>6}"
+            f"dead-lettered {c.dead_lettered:>6}{outside}"
         )
     typer.echo(
         f"  unrouted {report.total('unrouted')}, decode dead letters "
-        f"{sum(sum(b.decode_dead_lettered.values()) for b in report.batches)}, "
+        f"{sum(report.decode_dead_lettered().values())}, "
         f"new sink rows {report.total('sink_rows_added')}"
     )
     typer.echo(f"  output:       {sink.path or sink.table}")

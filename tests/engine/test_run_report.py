@@ -15,6 +15,7 @@ def _batch(batch_id: int) -> BatchReport:
         ExecutorCounts("views", "1", 4, 0, 3, 1),
     ]
     report.sink_rows_added = 8 + batch_id
+    report.decode_dead_lettered = {"decode_error": 1} if batch_id % 2 else {}
     return report
 
 
@@ -31,6 +32,10 @@ def test_totals_cover_folded_batches_and_only_the_latest_are_listed() -> None:
         assert bounded.total(attribute) == everything.total(attribute), attribute
     assert bounded.by_executor() == everything.by_executor()
     assert bounded.by_executor()["clicks"].input == sum(6 + i for i in range(25))
+    assert bounded.batch_count == 25
+    assert (
+        bounded.decode_dead_lettered() == everything.decode_dead_lettered() == {"decode_error": 12}
+    )
 
 
 def test_a_count_without_a_running_total_is_refused_once_batches_are_folded() -> None:
