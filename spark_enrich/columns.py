@@ -22,6 +22,8 @@ SOURCE_COL = "_source"
 INGESTED_AT_COL = "_ingested_at"
 RUN_ID_COL = "_run_id"
 METADATA_COLUMNS = (EXECUTOR_COL, EXECUTOR_VERSION_COL, SOURCE_COL, INGESTED_AT_COL, RUN_ID_COL)
+SEQUENCE_UPDATED_AT = "_updated_at"
+"""Column of a sequence sink: when the sequence last changed (each event keeps its metadata)."""
 
 SOURCE_FIELDS = (
     ("name", "STRING"),

@@ -17,6 +17,7 @@ from spark_enrich.executing import BoundExecutor
 from spark_enrich.lookup import AsOfColumns, TableSpec
 from spark_enrich.metrics import MetricsSink
 from spark_enrich.registry import ExecutorRegistry, default_registry
+from spark_enrich.sequence import SequenceFold
 from spark_enrich.services import make_service_call
 from spark_enrich.sink import DeltaSink, user_metadata
 
@@ -116,6 +117,7 @@ def compile_pipeline(
         contract=contract,
         partition_by=tuple(config.sink.partition_by),
         properties={k: str(v) for k, v in config.sink.properties.items()},
+        sequence=_sequence_fold(config),
     )
     metrics_cfg = config.observability.metrics
     compiled = CompiledPipeline(
@@ -131,3 +133,16 @@ def compile_pipeline(
     if run_id:
         compiled.run_id = run_id
     return compiled
+
+
+def _sequence_fold(config: PipelineConfig) -> SequenceFold | None:
+    spec = config.sink.sequence
+    if spec is None:
+        return None
+    return SequenceFold(
+        group_by=tuple(spec.group_by),
+        order_by=tuple(spec.order_by),
+        length=spec.length,
+        column=spec.column,
+        key=tuple(config.output.key),
+    )

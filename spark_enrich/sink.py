@@ -1,5 +1,6 @@
-"""The Delta sink: append, or merge on the event key, partitioned, with table properties and
-commit metadata; idempotent per micro-batch and exact per backfill date range."""
+"""The Delta sink: append, merge on the event key, or fold into per-group sequences
+(:mod:`spark_enrich.sequence`); partitioned, with table properties and commit metadata;
+idempotent per micro-batch and exact per backfill date range."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from spark_enrich.delta_commit import (
     table_version,
     with_conflict_retry,
 )
+from spark_enrich.sequence import SequenceFold
 from spark_enrich.sqltext import ident, literal
 
 if TYPE_CHECKING:
@@ -57,11 +59,17 @@ class DeltaSink:
     contract: OutputContract
     partition_by: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
+    sequence: SequenceFold | None = None
     _created: set[int] = field(default_factory=set, init=False, compare=False, repr=False)
 
-    def schema(self) -> StructType:
-        """Contract columns followed by the engine's metadata columns."""
+    def row_schema(self) -> StructType:
+        """The rows written: contract columns followed by the engine's metadata columns."""
         return parse_schema(f"{self.contract.ddl()}, {METADATA_DDL}")
+
+    def schema(self) -> StructType:
+        """The table: the written rows, or with ``mode: sequence`` one row per group."""
+        rows = self.row_schema()
+        return rows if self.sequence is None else self.sequence.table_schema(rows)
 
     def ensure(self, spark: SparkSession) -> None:
         """Create the table (schema, partitioning, properties) if it is missing; once per
@@ -97,12 +105,25 @@ class DeltaSink:
         reads them without Delta's own copy of the source.
 
         ``replace`` overwrites exactly that date range (backfills); otherwise ``merge`` mode
-        inserts only keys not in the table yet and ``append`` mode appends. ``txn`` makes the
-        commit idempotent: Delta skips it when the same (app id, version) already committed.
+        inserts only keys not in the table yet and ``append`` mode appends. ``sequence`` mode
+        folds the rows into their groups' sequences, backfills included: a sequence spans
+        dates, so a range cannot be replaced; the fold replaces reprocessed events instead,
+        and returns the sequences written. ``txn`` makes the commit idempotent: Delta skips it
+        when the same (app id, version) already committed.
         """
         self.ensure(spark)
         columns = [*self.contract.names, *METADATA_COLUMNS]
         rows = rows.select(*columns)
+        if self.sequence is not None:
+            return self.sequence.write(
+                spark,
+                rows,
+                path=self.path,
+                table=self.table,
+                scope=self._partition_scope(rows, self.sequence.group_by),
+                txn=txn,
+                user_metadata=user_metadata,
+            )
         if replace is not None:
             return self._replace(spark, rows, replace, txn, user_metadata)
         if self.mode == "merge":
@@ -159,7 +180,7 @@ class DeltaSink:
         # MERGE needs unique source keys; duplicates within one batch are the same event.
         source = rows.dropDuplicates(key)
         condition = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in key)
-        scope = self._partition_scope(rows)
+        scope = self._partition_scope(rows, self.contract.key)
         if scope is not None:
             condition = f"{condition} AND {scope}"
         return insert_new(
@@ -173,13 +194,14 @@ class DeltaSink:
             what="sink merge",
         )
 
-    def _partition_scope(self, rows: DataFrame) -> str | None:
-        """A predicate on the target's partition columns that are part of the key: their values
-        in ``rows``. Rows can only match target rows holding the same values, so the MERGE then
-        reads only the partitions this batch writes to, instead of the whole table (a cost that
-        grows with the table, every micro-batch); Delta prunes files on target-only predicates.
+    def _partition_scope(self, rows: DataFrame, key: Sequence[str]) -> str | None:
+        """A predicate on the target's partition columns that are part of ``key`` (the MERGE's
+        match columns): their values in ``rows``. Rows can only match target rows holding the
+        same values, so the MERGE then reads only the partitions this batch writes to, instead
+        of the whole table (a cost that grows with the table, every micro-batch); Delta prunes
+        files on target-only predicates.
         ``None`` when no partition column is in the key."""
-        columns = [c for c in self.partition_by if c in self.contract.key]
+        columns = [c for c in self.partition_by if c in key]
         if not columns:
             return None
         types = {c.name: c.type for c in self.contract.columns}

@@ -58,6 +58,7 @@ __all__ = [
     "PipelineConfig",
     "ProcessingTimeTrigger",
     "Runtime",
+    "SequenceSpec",
     "ServiceEnrichment",
     "Sink",
     "Source",
@@ -338,6 +339,25 @@ class OutputContract(_Model):
     )
 
 
+class SequenceSpec(_Model):
+    """How a `sequence` sink folds events into one row per group (a user's last N events)."""
+
+    group_by: list[str] = Field(
+        min_length=1, description="Output columns identifying a sequence, such as `user_id`."
+    )
+    order_by: list[str] = Field(
+        min_length=1,
+        description="Output columns ordering a sequence, oldest first (nulls oldest); the last "
+        "`length` events in this order are kept. End with the key to break ties.",
+    )
+    length: Int = Field(gt=0, le=10_000, description="Events kept per sequence.")
+    column: str = Field(
+        default="events",
+        min_length=1,
+        description="Name of the array column holding the events, oldest first.",
+    )
+
+
 class Sink(_Model):
     """The Delta table receiving enriched records."""
 
@@ -345,8 +365,13 @@ class Sink(_Model):
     table: str | None = Field(
         default=None, min_length=1, description="Catalog name of the table (or `path`)."
     )
-    mode: Literal["append", "merge"] = Field(
-        default="merge", description="`merge` on the output key (idempotent) or `append`."
+    mode: Literal["append", "merge", "sequence"] = Field(
+        default="merge",
+        description="`merge` on the output key (idempotent), `append`, or `sequence`: one row "
+        "per group holding its last events (see `sequence`).",
+    )
+    sequence: SequenceSpec | None = Field(
+        default=None, description="With `mode: sequence`: how events fold into sequences."
     )
     partition_by: list[str] = Field(default_factory=list, description="Partition columns.")
     retention_days: Int | None = Field(
@@ -361,6 +386,20 @@ class Sink(_Model):
     @model_validator(mode="after")
     def _path_xor_table(self) -> Sink:
         _exactly_one(self, "path", "table", "PATH_XOR_TABLE")
+        return self
+
+    @model_validator(mode="after")
+    def _sequence_with_its_mode(self) -> Sink:
+        if (self.mode == "sequence") != (self.sequence is not None):
+            found = f"mode {self.mode} " + ("with" if self.sequence else "without") + " sequence"
+            raise PydanticCustomError(
+                "SEQUENCE_MODE",
+                "`sequence` is needed by, and only by, `mode: sequence` (found {found})",
+                {
+                    "found": found,
+                    "allowed": "mode: sequence with a sequence section, or another mode without",
+                },
+            )
         return self
 
 

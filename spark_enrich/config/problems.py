@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "BAD_REGEX": "A regular expression does not compile.",
     "PATH_XOR_TABLE": "Exactly one of `path` and `table` must be given.",
     "TOPICS_XOR_PATTERN": "Exactly one of `topics` and `pattern` must be given.",
+    "SEQUENCE_MODE": "`sink.sequence` is given without `mode: sequence`, or the mode without it.",
     # cross-field rules
     "UNKNOWN_EXECUTOR": "An executor name is not in the executor registry.",
     "REGISTRY_ERROR": "The executor registry could not be loaded.",
@@ -73,7 +74,8 @@ CODES: dict[str, str] = {
     "SHARED_CHECKPOINT": "Two pipelines use the same checkpoint location.",
     "RESERVED_TABLE_PROPERTY": "A sink table property is reserved by Spark (owner, location, ...).",
     "BAD_OPTION": "A Kafka option key does not start with `kafka.` or is managed by another key.",
-    "BAD_PARTITION_COLUMN": "A partition column has a type Delta cannot partition by.",
+    "BAD_PARTITION_COLUMN": "A partition column has a type Delta cannot partition by, or a "
+    "sequence sink partitions by a column outside `sequence.group_by`.",
 }
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from spark_enrich.columns import SEQUENCE_UPDATED_AT
 from spark_enrich.config.ddl import ArrayType, MapType, StructType
 from spark_enrich.config.models import (
     Decoding,
@@ -26,6 +27,7 @@ from spark_enrich.config.models import (
     FilesSource,
     KafkaSource,
     Observability,
+    OutputColumn,
     OutputContract,
     PipelineConfig,
     Runtime,
@@ -117,6 +119,7 @@ class _Rules:
         self.decoding_fields()
         self.executors()
         self.output_columns()
+        self.sequence_sink()
         self.sink_properties()
         self.delta_column_names()
         self.as_of_columns()
@@ -339,37 +342,43 @@ class _Rules:
                 problems_from_validation_error(exc, self.doc, model, (*loc, "params"))
             )
 
+    def output_column(self, name: str, loc: Loc, what: str) -> OutputColumn | None:
+        """The output column ``name``; a ``NOT_IN_OUTPUT`` problem when there is none."""
+        assert self.s.output is not None
+        columns = {c.name: c for c in self.s.output.columns}
+        if name in columns:
+            return columns[name]
+        names = list(columns)
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        self.add(
+            "NOT_IN_OUTPUT",
+            f"{what} {name!r} is not a column of output.columns{hint}",
+            loc,
+            name,
+            "one of: " + ", ".join(names),
+            close[0] if close else None,
+        )
+        return None
+
+    def comparable_column(self, name: str, loc: Loc, what: str) -> None:
+        """``name`` is an output column whose values can be compared (not a map)."""
+        column = self.output_column(name, loc, what)
+        if column is not None and isinstance(column.data_type, MapType):
+            self.add(
+                "BAD_KEY_COLUMN",
+                f"{what} {name!r} has type {column.type}; map values cannot be compared",
+                loc,
+                column.type,
+                "a column of a comparable type (string, date, int, struct, array, ...)",
+            )
+
     def output_columns(self) -> None:
         output = self.s.output
         if output is None:
             return
-        columns = {c.name: c for c in output.columns}
-        names = list(columns)
-
-        def check(name: str, loc: Loc, what: str) -> None:
-            if name not in columns:
-                close = difflib.get_close_matches(name, names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                self.add(
-                    "NOT_IN_OUTPUT",
-                    f"{what} {name!r} is not a column of output.columns{hint}",
-                    loc,
-                    name,
-                    "one of: " + ", ".join(names),
-                    close[0] if close else None,
-                )
-
         for i, key in enumerate(output.key):
-            check(key, ("output", "key", i), "key column")
-            column = columns.get(key)
-            if column is not None and isinstance(column.data_type, MapType):
-                self.add(
-                    "BAD_KEY_COLUMN",
-                    f"key column {key!r} has type {column.type}; map values cannot be compared",
-                    ("output", "key", i),
-                    column.type,
-                    "a column of a comparable type (string, date, int, struct, array, ...)",
-                )
+            self.comparable_column(key, ("output", "key", i), "key column")
         if self.s.sink is not None:
             listed: set[str] = set()
             for i, name in enumerate(self.s.sink.partition_by):
@@ -383,8 +392,7 @@ class _Rules:
                         "each partition column once",
                     )
                 listed.add(name)
-                check(name, loc, "partition column")
-                column = columns.get(name)
+                column = self.output_column(name, loc, "partition column")
                 if column is not None and isinstance(
                     column.data_type, (ArrayType, MapType, StructType)
                 ):
@@ -396,6 +404,48 @@ class _Rules:
                         column.type,
                         "a column of an atomic type (date, string, int, ...)",
                     )
+
+    def sequence_sink(self) -> None:
+        sink, output = self.s.sink, self.s.output
+        if sink is None or sink.sequence is None or output is None:
+            return
+        sequence = sink.sequence
+        loc: Loc = ("sink", "sequence")
+        for field in ("group_by", "order_by"):
+            for i, name in enumerate(getattr(sequence, field)):
+                self.comparable_column(name, (*loc, field, i), f"sequence.{field} column")
+        taken = {name.lower() for name in sequence.group_by} | {SEQUENCE_UPDATED_AT.lower()}
+        if sequence.column.lower() in taken:
+            self.add(
+                "DUPLICATE_NAME",
+                f"sequence.column {sequence.column!r} is also the name of a group_by column "
+                f"or of the engine's {SEQUENCE_UPDATED_AT!r} column",
+                (*loc, "column"),
+                sequence.column,
+                "a name other than " + ", ".join(sorted([*sequence.group_by, SEQUENCE_UPDATED_AT])),
+                "events",
+            )
+        for i, name in enumerate(sink.partition_by):
+            if name not in sequence.group_by:
+                self.add(
+                    "BAD_PARTITION_COLUMN",
+                    f"partition column {name!r} is not a sequence.group_by column; a sequence "
+                    "table holds one row per group and only group columns are left to partition "
+                    "by",
+                    ("sink", "partition_by", i),
+                    name,
+                    "one of: " + ", ".join(sequence.group_by),
+                )
+        if sink.retention_days is not None:
+            self.add(
+                "BAD_VALUE",
+                "retention_days deletes rows by date; a sequence sink keeps each group's last "
+                "events instead and has no dated rows",
+                ("sink", "retention_days"),
+                str(sink.retention_days),
+                "null with mode: sequence (sequence.length bounds each sequence)",
+                "retention_days: null",
+            )
 
     def delta_column_names(self) -> None:
         output, sink = self.s.output, self.s.sink

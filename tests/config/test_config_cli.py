@@ -169,6 +169,7 @@ def test_schema_prints_the_json_schema_without_a_jvm() -> None:
         "engagement",
         "impressions",
         "search",
+        "sequence_items",
     ]
     assert result.stderr.strip().endswith("NO-JVM")
 

@@ -8,7 +8,8 @@ import pytest
 from config_helpers import demo_registry
 
 from spark_enrich.config import load_pipeline
-from spark_enrich.config.models import KafkaSource
+from spark_enrich.config.loading import check_pipeline_files
+from spark_enrich.config.models import DeltaSource, KafkaSource
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = sorted((ROOT / "pipelines").glob("*.yaml"))
@@ -60,3 +61,21 @@ def test_demo_pipeline_matches_the_demo_contract(tmp_path: Path) -> None:
     assert config.dead_letters.path == str(tmp_path / "dead_letters")
     assert config.runtime.stream is not None
     assert config.runtime.stream.checkpoint == str(tmp_path / "_checkpoints" / "demo")
+
+
+def test_the_sequences_pipeline_follows_the_demo_sink_and_both_validate_together(
+    tmp_path: Path,
+) -> None:
+    env = {"SPARK_ENRICH_DEMO_DIR": str(tmp_path)}
+    demo = load_pipeline(ROOT / "pipelines" / "demo.yaml", env=env, registry=demo_registry())
+    follower = load_pipeline(
+        ROOT / "pipelines" / "sequences.yaml", env=env, registry=demo_registry()
+    )
+    source = follower.source("enriched")
+    assert isinstance(source, DeltaSource) and source.payload_column is None
+    assert source.path == demo.sink.path
+    assert follower.sink.mode == "sequence" and follower.sink.sequence is not None
+    assert follower.sink.sequence.group_by == ["user_id"]
+    # Checked as a set: no shared checkpoint, no table written by both.
+    results = check_pipeline_files(PIPELINES, env=env, registry=demo_registry())
+    assert {name: problems for name, problems in results.items() if problems} == {}

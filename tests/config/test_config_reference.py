@@ -30,7 +30,12 @@ REGENERATE += "spark-enrich schema --format markdown -o docs/configuration.md"
 def test_the_docs_describe_the_installed_executors() -> None:
     # The checked-in files come from the repo's own executors (entry point `examples`); a test
     # that registered another executor in the default registry would change them.
-    assert default_registry().names() == ["engagement", "impressions", "search"]
+    assert default_registry().names() == [
+        "engagement",
+        "impressions",
+        "search",
+        "sequence_items",
+    ]
 
 
 def test_schema_file_is_in_sync() -> None:

@@ -1,0 +1,156 @@
+"""The ``sequence`` sink mode: one row per group (a user) holding its last N events, oldest first.
+
+Each write folds a batch's events into the stored sequences with a single Delta MERGE whose
+update expression reads the stored array itself (``t.<column>``). The read, the fold and the
+write are therefore one Delta transaction: a concurrent writer (a backfill beside the stream)
+makes the MERGE conflict and retry against the new version, instead of one fold overwriting
+the other's events, as a separate read-then-upsert would.
+
+The fold: the batch's events replace stored events with the same key (a reprocessed event
+replaces its earlier version, a redelivered one is not kept twice), the union is sorted by
+``order_by`` (then the key, so ties are ordered the same way every time) and the last ``length``
+are kept. Folding the same events twice gives the same sequences, so the sink is idempotent even
+without a transaction id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StructField, StructType, TimestampType
+
+from spark_enrich.columns import SEQUENCE_UPDATED_AT
+from spark_enrich.delta_commit import Txn, commit_settings, delta_table, with_conflict_retry
+from spark_enrich.sqltext import ident
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+_ITEMS = "_se_items"
+
+
+@dataclass(frozen=True)
+class SequenceFold:
+    """How rows (contract + metadata columns) fold into a sequence table."""
+
+    group_by: tuple[str, ...]
+    order_by: tuple[str, ...]
+    length: int
+    column: str
+    key: tuple[str, ...]
+
+    def table_schema(self, rows: StructType) -> StructType:
+        """Group columns, the events array (every other column of ``rows``, all nullable so
+        that a later contract change can widen them) and ``_updated_at``."""
+        groups = [rows[name] for name in self.group_by]
+        item = StructType(
+            [StructField(f.name, f.dataType, True) for f in rows.fields if f not in groups]
+        )
+        return StructType(
+            [
+                *groups,
+                StructField(self.column, ArrayType(item, False), False),
+                StructField(SEQUENCE_UPDATED_AT, TimestampType(), False),
+            ]
+        )
+
+    def item_type(self, table: StructType) -> ArrayType:
+        data_type = table[self.column].dataType
+        assert isinstance(data_type, ArrayType)
+        return data_type
+
+    def _item_fields(self, table: StructType) -> list[str]:
+        element = self.item_type(table).elementType
+        assert isinstance(element, StructType)
+        return element.fieldNames()
+
+    def _comparator(self, fields: Sequence[str]) -> str:
+        """An ``array_sort`` comparator: ``order_by``, then the key; nulls first. Group
+        columns are constant within a sequence and are not items' fields."""
+        columns = [c for c in dict.fromkeys([*self.order_by, *self.key]) if c in fields]
+        branches = []
+        for name in columns:
+            left, right = f"_l.{ident(name)}", f"_r.{ident(name)}"
+            branches += [
+                f"WHEN {left} IS NULL AND {right} IS NOT NULL THEN -1",
+                f"WHEN {left} IS NOT NULL AND {right} IS NULL THEN 1",
+                f"WHEN {left} < {right} THEN -1",
+                f"WHEN {left} > {right} THEN 1",
+            ]
+        if not branches:
+            return "(_l, _r) -> 0"
+        return f"(_l, _r) -> CASE {' '.join(branches)} ELSE 0 END"
+
+    def _last(self, events: str, fields: Sequence[str]) -> str:
+        ordered = f"array_sort({events}, {self._comparator(fields)})"
+        return f"slice({ordered}, greatest(size({ordered}) - {self.length} + 1, 1), {self.length})"
+
+    def fold_expressions(self, table: StructType) -> tuple[str, str]:
+        """SQL of the MERGE's new sequence: for a stored group, and for a new one."""
+        fields = self._item_fields(table)
+        key = [k for k in self.key if k in fields]
+        same = " AND ".join(f"_n.{ident(k)} <=> _e.{ident(k)}" for k in key) or "true"
+        items = f"s.{_ITEMS}"
+        kept = f"filter(t.{ident(self.column)}, _e -> NOT exists({items}, _n -> {same}))"
+        return self._last(f"concat({items}, {kept})", fields), self._last(items, fields)
+
+    def source(self, rows: DataFrame, table: StructType) -> DataFrame:
+        """One row per group of ``rows``: its events, cast to the stored item type."""
+        fields = self._item_fields(table)
+        # Within a batch the same key is the same event (a redelivery).
+        unique = rows.dropDuplicates(list(self.key))
+        items = F.collect_list(F.struct(*(F.col(ident(f)) for f in fields)))
+        return unique.groupBy(*(F.col(ident(g)) for g in self.group_by)).agg(
+            items.cast(self.item_type(table)).alias(_ITEMS)
+        )
+
+    def write(
+        self,
+        spark: SparkSession,
+        rows: DataFrame,
+        *,
+        path: str | None,
+        table: str | None,
+        scope: str | None,
+        txn: Txn | None,
+        user_metadata: str,
+    ) -> int:
+        """Fold ``rows`` into the sequence table; return the sequences inserted or updated
+        (0 when Delta skipped an idempotent retry)."""
+        target = delta_table(spark, path=path, table=table)
+        stored = target.toDF().schema
+        matched, new = self.fold_expressions(stored)
+        source = self.source(rows, stored)
+        condition = " AND ".join(f"t.{ident(g)} <=> s.{ident(g)}" for g in self.group_by)
+        if scope is not None:
+            condition = f"{condition} AND {scope}"
+        now = F.current_timestamp()
+        update = {ident(self.column): F.expr(matched), ident(SEQUENCE_UPDATED_AT): now}
+        insert = {
+            **{ident(g): F.col(f"s.{ident(g)}") for g in self.group_by},
+            ident(self.column): F.expr(new),
+            ident(SEQUENCE_UPDATED_AT): now,
+        }
+
+        def merge() -> int:
+            # ``rows`` reads materialised frames (see DeltaSink.write): no copy of the source.
+            with commit_settings(
+                spark, txn=txn, user_metadata=user_metadata, materialized_source=True
+            ):
+                result = (
+                    delta_table(spark, path=path, table=table)
+                    .alias("t")
+                    .merge(source.alias("s"), condition)
+                    .whenMatchedUpdate(set=update)
+                    .whenNotMatchedInsert(values=insert)
+                    .execute()
+                )
+                found = result.collect()
+            if not found:
+                return 0
+            return int(found[0]["num_updated_rows"]) + int(found[0]["num_inserted_rows"])
+
+        return with_conflict_retry(merge, what="sequence merge")
