@@ -1,4 +1,5 @@
-"""Example executors of a pin-sharing app: ``engagement``, ``search`` and ``impressions``.
+"""Example executors of a pin-sharing app: ``engagement``, ``search`` and ``impressions``, and
+``sequence_items`` (the enriched events as items of per-user sequences).
 
 Importing this package imports every executor module, so their ``@executor`` declarations
 register them; the ``spark_enrich.executors`` entry point ``examples`` names this package.
@@ -8,6 +9,7 @@ Executors use only the engine's public API (``from spark_enrich import ...``).
 from executors.engagement import Engagement, EngagementParams
 from executors.impressions import Impressions, ImpressionsParams
 from executors.search import Search, SearchParams
+from executors.sequence_items import SequenceItems
 
 __all__ = [
     "Engagement",
@@ -16,4 +18,5 @@ __all__ = [
     "ImpressionsParams",
     "Search",
     "SearchParams",
+    "SequenceItems",
 ]

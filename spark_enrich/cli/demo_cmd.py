@@ -72,8 +72,20 @@ def run(
             "produces the events and runs the stream (available-now).",
         ),
     ] = False,
+    sequences_file: Annotated[
+        Path,
+        typer.Option(
+            "--sequences",
+            help="The pipeline that folds the enriched table into per-user sequences, run "
+            "after the demo pipeline (a Delta stream with --stream); --no-sequences skips it.",
+        ),
+    ] = Path("pipelines/sequences.yaml"),
+    no_sequences: Annotated[
+        bool, typer.Option("--no-sequences", help="Do not build the per-user sequences.")
+    ] = False,
 ) -> None:
-    """Generate the demo data and run the demo pipeline end to end on it."""
+    """Generate the demo data and run the demo pipeline end to end on it, then fold its
+    output into per-user sequences."""
     import os
     import shutil
 
@@ -85,7 +97,8 @@ def run(
     from spark_enrich.testing.kafka import LocalKafkaBroker
 
     out = out.resolve()
-    for stale in ("enriched", "dead_letters", "_checkpoints", "_kafka"):
+    stale_tables = ("enriched", "dead_letters", "user_sequences", "sequence_dead_letters")
+    for stale in (*stale_tables, "_checkpoints", "_kafka"):
         shutil.rmtree(out / stale, ignore_errors=True)
     env = {**os.environ, "SPARK_ENRICH_DEMO_DIR": str(out)}
     broker = None
@@ -95,6 +108,9 @@ def run(
             env["KAFKA_BOOTSTRAP"] = broker.bootstrap_servers
         try:
             pipeline = Pipeline.from_yaml(pipeline_file, env=env)
+            follower = None
+            if not no_sequences:
+                follower = Pipeline.from_yaml(sequences_file, env=env)
         except ConfigError as exc:
             fail(exc, 2)
         spark = get_spark("spark-enrich-demo")
@@ -116,6 +132,15 @@ def run(
         typer.echo(
             f"dead-letter table:    {pipeline.config.dead_letters.path} holds {letters} rows"
         )
+        if follower is not None:
+            follower = Pipeline(follower.config, spark=spark)
+            followed = follower.run_stream(available_now=True) if stream else follower.run_batch()
+            summarise(follower, followed)
+            users = follower.output().count()
+            typer.echo(
+                f"sequence table:       {follower.config.sink.path} holds {users} users' "
+                "latest events"
+            )
     except EnvironmentProblem as exc:
         fail(exc, EXIT_ENVIRONMENT)
     except SparkEnrichError as exc:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from spark_enrich.cli.app import EXIT_ENVIRONMENT, EXIT_RUN_FAILED, app, fail
-from spark_enrich.cli.run_cmd import PipelineArg, SetOption, load
+from spark_enrich.cli.run_cmd import PipelineArg, SetOption, load, written_label
 from spark_enrich.columns import Reason
 from spark_enrich.errors import EnvironmentProblem, SparkEnrichError
 
@@ -65,6 +65,6 @@ def replay(
     if report.batch is not None:
         typer.echo(
             f"  output {report.batch.output}, filtered {report.batch.filtered}, "
-            f"dead-lettered {report.batch.dead_lettered}, new sink rows "
+            f"dead-lettered {report.batch.dead_lettered}, {written_label(pipeline)} "
             f"{report.batch.sink_rows_added}"
         )

@@ -62,6 +62,11 @@ def load(path: Path, overrides: list[str] | None) -> Pipeline:
         raise typer.Exit(EXIT_CONFIG_INVALID) from None
 
 
+def written_label(pipeline: Pipeline) -> str:
+    """What the sink's count means: new rows, or sequences written by a sequence sink."""
+    return "sequences written" if pipeline.config.sink.mode == "sequence" else "new sink rows"
+
+
 def summarise(pipeline: Pipeline, report: RunReport) -> None:
     """Print the run's accounting and where its output is."""
     sink = pipeline.config.sink
@@ -76,7 +81,7 @@ def summarise(pipeline: Pipeline, report: RunReport) -> None:
     typer.echo(
         f"  unrouted {report.total('unrouted')}, decode dead letters "
         f"{sum(report.decode_dead_lettered().values())}, "
-        f"new sink rows {report.total('sink_rows_added')}"
+        f"{written_label(pipeline)} {report.total('sink_rows_added')}"
     )
     typer.echo(f"  output:       {sink.path or sink.table}")
     typer.echo(f"  dead letters: {letters.path or letters.table}")

@@ -81,3 +81,26 @@ def test_produce_to_kafka_raises_when_nothing_is_acknowledged(spark: SparkSessio
 
     assert info.value.error_class == "KAFKA_DELIVERY_FAILED"
     assert info.value.message_parameters["failed"] == 3
+
+
+def test_demo_run_enriches_the_events_and_folds_them_into_each_users_sequence(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the default pipeline paths
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "run", "--events", "300", "--out", str(out)])
+
+    assert result.exit_code == 0, result.output
+    enriched = spark.read.format("delta").load(str(out / "enriched"))
+    assert f"enriched Delta table: {out / 'enriched'} holds {enriched.count()} rows" in (
+        result.output
+    )
+    per_user = {r["user_id"]: r["count"] for r in enriched.groupBy("user_id").count().collect()}
+    sequences = spark.read.format("delta").load(str(out / "user_sequences"))
+    sizes = {
+        r["user_id"]: r["n"]
+        for r in sequences.select("user_id", F.size("events").alias("n")).collect()
+    }
+    # Every demo event names a pin or a query, so each user's sequence holds min(50, events).
+    assert sizes == {user: min(50, n) for user, n in per_user.items()}
+    assert f"sequences written {len(per_user)}" in result.output

@@ -1,0 +1,44 @@
+"""The sequence_items executor on hand-written enriched events."""
+
+from __future__ import annotations
+
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+
+from executors import SequenceItems
+
+SCHEMA = "event_id STRING, event_type STRING, item_id STRING, query STRING, _se_meta STRING"
+
+
+def frame(spark: SparkSession, rows: list[tuple[str, str, str | None, str | None]]) -> DataFrame:
+    return spark.createDataFrame([(*r, f"meta-{r[0]}") for r in rows], SCHEMA)
+
+
+def test_declares_every_enriched_event_type() -> None:
+    spec = SequenceItems.spec
+    assert (spec.name, spec.version, spec.tables) == ("sequence_items", "1.0.0", ())
+    assert set(spec.event_types) == {
+        "pin_click",
+        "pin_save",
+        "pin_closeup",
+        "pin_impression",
+        "search_query",
+    }
+
+
+def test_keeps_events_about_a_pin_or_a_query_and_tokens_them(spark: SparkSession) -> None:
+    rows = [
+        ("click", "pin_click", "p1", None),
+        ("search", "search_query", None, "red shoes"),
+        ("nothing", "pin_save", None, None),
+    ]
+    executor = SequenceItems()
+    out = executor.featurise(executor.filter(frame(spark, rows)))
+    expected = spark.createDataFrame(
+        [
+            ("click", "pin_click", "p1", None, "meta-click", "p1"),
+            ("search", "search_query", None, "red shoes", "meta-search", "q:red shoes"),
+        ],
+        f"{SCHEMA}, token STRING",
+    )
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
