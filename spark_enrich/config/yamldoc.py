@@ -77,19 +77,77 @@ class Document:
         )
 
 
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+# YAML 1.2 core numbers (with YAML 1.1's digit separators): PyYAML reads YAML 1.1, where `030`
+# is octal 24 and `1:30` is the sexagesimal 90, so `retention_days: 030` kept 24 days.
+_INT_12 = re.compile(r"(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)\Z")
+_FLOAT_12 = re.compile(
+    r"(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"
+)
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.1 implicit types, except numbers, which follow YAML 1.2 (see ``_INT_12``)."""
+
+
+_Resolver.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+}
+_Resolver.add_implicit_resolver(_INT, _INT_12, list("-+0123456789"))
+_Resolver.add_implicit_resolver(_FLOAT, _FLOAT_12, list("-+.0123456789"))
+
+
+class _Loader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    yaml.constructor.SafeConstructor,
+    _Resolver,
+):
+    """PyYAML's safe loader with :class:`_Resolver`'s numbers."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        _Resolver.__init__(self)
+
+
 class _Constructor(yaml.constructor.SafeConstructor):
-    """Safe scalars, except that timestamps stay strings (dates are compared as text)."""
+    """Safe scalars, except that timestamps stay strings (dates are compared as text) and
+    integers are read as YAML 1.2 writes them (``030`` is 30, ``0o30`` is 24)."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:  # type: ignore[override]
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        digits = text.lstrip("+-")
+        if digits.startswith("0o"):
+            return sign * int(digits[2:], 8)
+        if digits.startswith("0x"):
+            return sign * int(digits[2:], 16)
+        if digits.startswith("0b"):  # an explicit `!!int 0b101` still reads as binary
+            return sign * int(digits[2:], 2)
+        if ":" in digits:  # `!!int 1:30`: YAML 1.2 has no sexagesimal numbers
+            raise ValueError(f"not an integer: {text}")
+        return sign * int(digits, 10)
 
 
 _Constructor.add_constructor(
     "tag:yaml.org,2002:timestamp",
     yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
 )
+_Constructor.add_constructor(_INT, _Constructor.construct_yaml_int)  # type: ignore[type-var]
 
 
 def _load_value(text: str) -> Any:
     """A ``--set`` value, read by the file's rules (timestamps stay strings)."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
     finally:
@@ -389,7 +447,7 @@ def _read_file(
         return doc
     text = text.removeprefix("\ufeff")
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
     except yaml.YAMLError as exc:  # a control character: the reader checks the whole text
         doc.problems.append(_yaml_problem(file, exc, text))
         return doc

@@ -254,6 +254,27 @@ def test_yaml_traps_keys_stay_text_and_dates_stay_strings(
     assert overridden.version == "2024-05-01"
 
 
+def test_numbers_read_as_yaml_1_2_writes_them(tmp_path: Path, registry: ExecutorRegistry) -> None:
+    # YAML 1.1 (PyYAML) read `030` as octal 24 and `1:30` as the sexagesimal 90.
+    text = _base_text().replace("  partition_by: [event_date]\n", "  retention_days: 030\n")
+    config = load_pipeline(_write(tmp_path, text), env={}, registry=registry)
+    assert config.sink.retention_days == 30
+    overridden = [
+        load_pipeline(BASE, overrides=[f"sink.retention_days={v}"], env={}, registry=registry)
+        for v in ("030", "0o30", "0x1e", "1_000")
+    ]
+    assert [c.sink.retention_days for c in overridden] == [30, 24, 30, 1000]
+    sexagesimal = _base_text().replace("  partition_by: [event_date]\n", "  retention_days: 1:30\n")
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(_write(tmp_path, sexagesimal), env={}, registry=registry)
+    (problem,) = info.value.problems
+    assert (problem.code, problem.path, problem.found) == (
+        "WRONG_TYPE",
+        "sink.retention_days",
+        '"1:30"',  # found is shown as JSON: a string, not the number 90
+    )
+
+
 def test_yaml_null_means_the_null_policy_for_on_failure(
     tmp_path: Path, registry: ExecutorRegistry
 ) -> None:
