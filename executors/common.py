@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+from spark_enrich import Params
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -25,10 +27,8 @@ _HOURS_PER_WEEK = 168
 _EPOCH_HOUR_OF_WEEK = 72
 
 
-class HumanTrafficParams(BaseModel):
+class HumanTrafficParams(Params):
     """Params every example executor shares: how automated traffic is recognised."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     bot_pattern: str = Field(
         default=DEFAULT_BOT_PATTERN,

@@ -12,6 +12,7 @@ from spark_enrich.errors import (
 )
 from spark_enrich.executor import Executor, ExecutorSpec, executor
 from spark_enrich.lookup import AsOfColumns, TableSpec
+from spark_enrich.params import Params
 from spark_enrich.pipeline import Pipeline
 
 __version__ = "0.1.0"
@@ -22,6 +23,7 @@ __all__ = [
     "Executor",
     "ExecutorContractError",
     "ExecutorSpec",
+    "Params",
     "Pipeline",
     "RegistryError",
     "SparkEnrichError",

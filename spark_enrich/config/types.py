@@ -158,7 +158,8 @@ Duration = Annotated[
 """A duration longer than zero, written ``500ms``, ``10s``, ``5m``, ``2h`` or ``1d``."""
 
 
-def _not_a_boolean(value: object) -> object:
+def reject_boolean(value: object) -> object:
+    """``value`` unless it is a boolean (a ``WRONG_TYPE`` error then)."""
     # Pydantic reads `true` as 1 for a number: `max_payload_bytes: true` would dead-letter every
     # event. Numbers written as text stay accepted (`${MAX_OFFSETS:-1000}` is text).
     if isinstance(value, bool):
@@ -170,10 +171,10 @@ def _not_a_boolean(value: object) -> object:
     return value
 
 
-Int = Annotated[int, BeforeValidator(_not_a_boolean)]
+Int = Annotated[int, BeforeValidator(reject_boolean)]
 """An integer; a YAML boolean is not one."""
 
-Float = Annotated[float, BeforeValidator(_not_a_boolean)]
+Float = Annotated[float, BeforeValidator(reject_boolean)]
 """A number; a YAML boolean is not one."""
 
 

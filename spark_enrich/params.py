@@ -1,0 +1,41 @@
+"""The base of executor params models."""
+
+from __future__ import annotations
+
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from spark_enrich.config.types import reject_boolean
+
+__all__ = ["Params"]
+
+
+def _is_number(annotation: Any) -> bool:
+    """Whether a field typed ``annotation`` takes numbers but not booleans."""
+    if annotation in (int, float):
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_number(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        options = get_args(annotation)
+        return bool not in options and any(_is_number(a) for a in options)
+    return False
+
+
+class Params(BaseModel):
+    """Subclass this for an executor's ``params=`` model: unknown keys are refused, the values
+    are frozen, and a YAML boolean is not read as a number (pydantic's lax mode turns
+    ``min_ms: true`` into 1, a setting nobody wrote)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _is_number(field.annotation):
+            reject_boolean(value)
+        return value

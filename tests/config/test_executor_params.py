@@ -1,0 +1,58 @@
+"""``spark_enrich.Params``, the base of executor params models: a YAML boolean is not a number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+from config_helpers import demo_registry
+from pydantic import Field, ValidationError
+
+from spark_enrich import Params
+from spark_enrich.config import ConfigError, load_pipeline
+
+DEMO = Path(__file__).resolve().parents[2] / "pipelines" / "demo.yaml"
+
+
+class Knobs(Params):
+    count: int = 1
+    share: float = 0.5
+    limit: int | None = None
+    bounded: Annotated[int, Field(ge=0)] = 0
+    enabled: bool = False
+    either: bool | int = 0
+
+
+@pytest.mark.parametrize("field", ["count", "share", "limit", "bounded"])
+def test_a_boolean_is_refused_where_a_number_is_expected(field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Knobs.model_validate({field: True})
+    ((error),) = info.value.errors()
+    assert (error["type"], error["loc"]) == ("WRONG_TYPE", (field,))
+
+
+def test_numbers_and_booleans_go_where_they_belong() -> None:
+    knobs = Knobs.model_validate(
+        {"count": 3, "share": 1, "limit": None, "bounded": 2, "enabled": True, "either": True}
+    )
+    assert (knobs.count, knobs.share, knobs.limit, knobs.bounded) == (3, 1.0, None, 2)
+    assert knobs.enabled is True and knobs.either is True  # the field itself takes booleans
+    with pytest.raises(ValidationError):
+        Knobs.model_validate({"cuont": 3})  # unknown keys are refused
+
+
+def test_the_demo_executors_params_refuse_a_boolean_for_a_number() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_pipeline(
+            DEMO,
+            overrides=["executors.engagement.params.min_closeup_ms=true"],
+            env={},
+            registry=demo_registry(),
+        )
+    (problem,) = info.value.problems
+    assert (problem.code, problem.path, problem.found) == (
+        "WRONG_TYPE",
+        "executors[0].params.min_closeup_ms",
+        "true",
+    )
