@@ -52,3 +52,11 @@ def test_the_notebook_runs_the_demo_and_shows_its_accounting(
     table = shown.replace(" ", "")
     for event_type, n in written.items():
         assert f"|{event_type}|{n}|" in table, event_type
+
+    # One sequence per user of the enriched table; the one shown is its user's latest tokens.
+    users = pipeline.output().select("user_id").distinct().count()
+    assert namespace["user_sequences"].count() == users
+    first = namespace["first"]
+    tokens = [e["token"] for e in first["events"]]
+    assert 0 < len(tokens) <= 50
+    assert f"{first['user_id']} {tokens}" in shown
