@@ -4,7 +4,8 @@ Reads the demo pipeline's enriched table (any of its event types) and makes each
 of its user's sequence; the engine's ``sequence`` sink keeps each user's last events.
 
 Rules:
-    - filter: drop events that name nothing a sequence model can use (no item and no query).
+    - filter: drop events without a token (a search without its query, a pin event without
+      its pin).
     - featurise: ``token`` is what the event is about, in one vocabulary: the pin id for pin
       events, ``q:`` and the normalised query for searches.
     - enrich: nothing (the events are enriched already).
@@ -13,13 +14,22 @@ Rules:
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from spark_enrich import Executor, executor
 
 PIN_EVENT_TYPES = ["pin_click", "pin_save", "pin_closeup", "pin_impression"]
 SEARCH_EVENT_TYPE = "search_query"
+
+
+def token(event_type: Column, item_id: Column, query: Column) -> Column:
+    """What an event is about: ``q:`` and the query for a search, the pin id otherwise."""
+    return F.when(event_type == SEARCH_EVENT_TYPE, F.concat(F.lit("q:"), query)).otherwise(item_id)
+
+
+def _token() -> Column:
+    return token(F.col("event_type"), F.col("item_id"), F.col("query"))
 
 
 @executor(
@@ -31,12 +41,9 @@ class SequenceItems(Executor):
     """One sequence item per enriched pin or search event."""
 
     def filter(self, df: DataFrame) -> DataFrame:
-        """Keep events about a pin or carrying a query."""
-        return df.where(F.col("item_id").isNotNull() | F.col("query").isNotNull())
+        """Keep events with a token: a search with its query, a pin event with its pin."""
+        return df.where(_token().isNotNull())
 
     def featurise(self, df: DataFrame) -> DataFrame:
-        """Add ``token``: the pin id, or ``q:`` and the query for a search."""
-        token = F.when(
-            F.col("event_type") == SEARCH_EVENT_TYPE, F.concat(F.lit("q:"), F.col("query"))
-        ).otherwise(F.col("item_id"))
-        return df.withColumn("token", token)
+        """Add ``token``."""
+        return df.withColumn("token", _token())

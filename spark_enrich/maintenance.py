@@ -1,5 +1,5 @@
 """Table maintenance of a pipeline: compact the sink and dead-letter tables (``OPTIMIZE``), drop
-sink rows older than ``sink.retention_days`` and ``VACUUM`` the files they leave behind.
+sink rows older than ``sink.retention_days`` and ``VACUUM`` the files all of that leaves behind.
 
 Example:
     >>> from spark_enrich.config import load_pipeline
@@ -92,11 +92,12 @@ def maintain(
     vacuum_hours: float | None = None,
     today: date | None = None,
 ) -> list[TableMaintenance]:
-    """OPTIMIZE the sink and the dead-letter table; apply ``sink.retention_days`` and VACUUM.
+    """OPTIMIZE the sink and the dead-letter table, apply ``sink.retention_days``, VACUUM both.
 
     With ``sink.retention_days = N``, sink rows whose :func:`retention_column` is before
-    ``today - N days`` are deleted, then the sink is vacuumed (Delta's default retention of
-    removed files unless ``vacuum_hours`` is given). Tables that do not exist yet are skipped.
+    ``today - N days`` are deleted. Both tables are then vacuumed (Delta's default retention of
+    removed files, which bounds time travel, unless ``vacuum_hours`` is given). Tables that do
+    not exist yet are skipped.
 
     Args:
         config: a validated pipeline configuration.
@@ -124,16 +125,17 @@ def maintain(
             continue
         target = delta_table(spark, path=path, table=table)
         with_conflict_retry(partial(_optimize, target, result), what=f"optimize {role}")
-        if role != "sink" or sink.retention_days is None:
-            continue
-        today = today or datetime.now(timezone.utc).date()
-        column = retention_column(config)
-        cutoff = today - timedelta(days=sink.retention_days)
-        old = F.col(f"`{column}`") < F.lit(cutoff)
-        result.retention_column, result.cutoff = column, cutoff
-        result.rows_deleted = target.toDF().where(old).count()
-        if result.rows_deleted:
-            with_conflict_retry(partial(target.delete, old), what="retention delete")
+        if role == "sink" and sink.retention_days is not None:
+            today = today or datetime.now(timezone.utc).date()
+            column = retention_column(config)
+            cutoff = today - timedelta(days=sink.retention_days)
+            old = F.col(f"`{column}`") < F.lit(cutoff)
+            result.retention_column, result.cutoff = column, cutoff
+            result.rows_deleted = target.toDF().where(old).count()
+            if result.rows_deleted:
+                with_conflict_retry(partial(target.delete, old), what="retention delete")
+        # Every table leaves removed files behind, with or without retention: OPTIMIZE,
+        # merges, sequence folds (which rewrite their users' rows every batch), deletes.
         # VACUUM commits too (its start and end), under the lock like every engine commit.
         if vacuum_hours is None:
             with_conflict_retry(target.vacuum, what="vacuum")

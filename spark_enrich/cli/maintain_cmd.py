@@ -30,7 +30,7 @@ def maintain(
     ] = None,
 ) -> None:
     """OPTIMIZE the sink and dead-letter tables; with sink.retention_days, delete older sink
-    rows and VACUUM. Exit 2 when the file is invalid."""
+    rows; VACUUM both. Exit 2 when the file is invalid."""
     from spark_enrich.config import ConfigError, load_pipeline
 
     try:

@@ -412,8 +412,39 @@ class _Rules:
         sequence = sink.sequence
         loc: Loc = ("sink", "sequence")
         for field in ("group_by", "order_by"):
+            seen: set[str] = set()
             for i, name in enumerate(getattr(sequence, field)):
+                if name in seen:
+                    self.add(
+                        "DUPLICATE_NAME",
+                        f"sequence.{field} lists {name!r} twice",
+                        (*loc, field, i),
+                        name,
+                        f"each {field} column once",
+                    )
+                seen.add(name)
                 self.comparable_column(name, (*loc, field, i), f"sequence.{field} column")
+        groups = set(sequence.group_by)
+        if all(name in groups for name in output.key):
+            self.add(
+                "BAD_VALUE",
+                "every output.key column is a sequence.group_by column: events of a sequence "
+                "could not be told apart, and each sequence would keep one arbitrary event",
+                ("output", "key"),
+                json.dumps(output.key),
+                "a key with a column outside group_by, such as the event id",
+                "key: [event_id]",
+            )
+        if all(name in groups for name in sequence.order_by):
+            self.add(
+                "BAD_VALUE",
+                "every sequence.order_by column is a group_by column, constant within a "
+                "sequence: it cannot order the events",
+                (*loc, "order_by"),
+                json.dumps(sequence.order_by),
+                "a column that varies within a sequence, such as the event time",
+                "order_by: [event_time]",
+            )
         taken = {name.lower() for name in sequence.group_by} | {SEQUENCE_UPDATED_AT.lower()}
         if sequence.column.lower() in taken:
             self.add(
@@ -456,16 +487,22 @@ class _Rules:
         mapping = str(properties.get("delta.columnmapping.mode", "none")).lower()
         if mapping in ("name", "id"):
             return  # column mapping lifts Delta's restriction
-        for i, column in enumerate(output.columns):
-            bad = sorted({ch for ch in column.name if ch in _DELTA_BAD_NAME_CHARS})
+        names: list[tuple[str, Loc]] = [
+            (column.name, ("output", "columns", i, "name"))
+            for i, column in enumerate(output.columns)
+        ]
+        if sink.sequence is not None:
+            names.append((sink.sequence.column, ("sink", "sequence", "column")))
+        for name, loc in names:
+            bad = sorted({ch for ch in name if ch in _DELTA_BAD_NAME_CHARS})
             if bad:
                 shown = ", ".join(repr(ch) for ch in bad)
                 self.add(
                     "BAD_NAME",
-                    f"column name {column.name!r} holds {shown}, which a Delta table refuses "
+                    f"column name {name!r} holds {shown}, which a Delta table refuses "
                     "without column mapping",
-                    ("output", "columns", i, "name"),
-                    column.name,
+                    loc,
+                    name,
                     "a name without space or any of ,;{}()= (or set the sink property "
                     "delta.columnMapping.mode: name)",
                 )

@@ -79,17 +79,19 @@ class Document:
 
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
-# YAML 1.2 core numbers (with YAML 1.1's digit separators): PyYAML reads YAML 1.1, where `030`
-# is octal 24 and `1:30` is the sexagesimal 90, so `retention_days: 030` kept 24 days.
-_INT_12 = re.compile(r"(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)\Z")
+# Integers as YAML 1.2 writes them (digit separators and signed hex/binary kept from YAML 1.1):
+# PyYAML reads YAML 1.1, where `030` is octal 24 and `1:30` the sexagesimal 90, so
+# `retention_days: 030` kept 24 days. Floats keep YAML 1.1's rules (a dot required: `1e3` and
+# a short commit hash like `12e4567` stay text) minus the sexagesimal form.
+_INT_12 = re.compile(r"(?:[-+]?0b[0-1_]+|[-+]?0o[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?[0-9][0-9_]*)\Z")
 _FLOAT_12 = re.compile(
-    r"(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"
 )
 
 
 class _Resolver(yaml.resolver.Resolver):
-    """YAML 1.1 implicit types, except numbers, which follow YAML 1.2 (see ``_INT_12``)."""
+    """YAML 1.1 implicit types, without octal and sexagesimal numbers (see ``_INT_12``)."""
 
 
 _Resolver.yaml_implicit_resolvers = {
@@ -137,12 +139,18 @@ class _Constructor(yaml.constructor.SafeConstructor):
             raise ValueError(f"not an integer: {text}")
         return sign * int(digits, 10)
 
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:  # type: ignore[override]
+        if ":" in str(self.construct_scalar(node)):  # `!!float 1:30`, as for integers
+            raise ValueError(f"not a number: {node.value}")
+        return float(super().construct_yaml_float(node))
+
 
 _Constructor.add_constructor(
     "tag:yaml.org,2002:timestamp",
     yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
 )
 _Constructor.add_constructor(_INT, _Constructor.construct_yaml_int)  # type: ignore[type-var]
+_Constructor.add_constructor(_FLOAT, _Constructor.construct_yaml_float)  # type: ignore[type-var]
 
 
 def _load_value(text: str) -> Any:

@@ -1,4 +1,4 @@
-"""``spark-enrich maintain``: OPTIMIZE, retention by the date partition column, VACUUM."""
+"""``spark-enrich maintain``: OPTIMIZE, retention by the date partition column, VACUUM (always)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from spark_enrich.cli.app import app
 
 DEMO = str(Path(__file__).resolve().parents[2] / "pipelines" / "demo.yaml")
+SEQUENCES = str(Path(__file__).resolve().parents[2] / "pipelines" / "sequences.yaml")
 SCHEMA = "event_id STRING, event_date DATE"
 
 
@@ -51,6 +52,25 @@ def test_maintain_compacts_deletes_rows_past_retention_and_keeps_the_rest(
     assert "DELETE" in operations
     assert f"deleted 2 rows with event_date before {day(5).isoformat()}" in result.output
     assert "dead_letters" in result.output  # no table yet: reported, not an error
+    assert "VACUUM END" in operations
+
+
+def test_maintain_vacuums_a_sink_without_retention(spark: SparkSession, tmp_path: Path) -> None:
+    # A sequence sink has no retention and rewrites its users' rows every batch: its removed
+    # files must still be vacuumed.
+    sink = str(tmp_path / "user_sequences")
+    for n in range(2):
+        frame = spark.createDataFrame([(f"u{n}", n)], "user_id STRING, n INT")
+        frame.write.format("delta").mode("append").save(sink)
+
+    result = CliRunner().invoke(
+        app, ["maintain", SEQUENCES], env={"SPARK_ENRICH_DEMO_DIR": str(tmp_path)}
+    )
+
+    assert result.exit_code == 0, result.output
+    operations = [r["operation"] for r in DeltaTable.forPath(spark, sink).history().collect()]
+    assert "OPTIMIZE" in operations and "VACUUM END" in operations, operations
+    assert spark.read.format("delta").load(sink).count() == 2
 
 
 def test_maintain_reports_config_problems_and_exits_2(tmp_path: Path) -> None:

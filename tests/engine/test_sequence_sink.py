@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -15,6 +16,7 @@ from pyspark.sql import functions as F
 from spark_enrich.columns import SOURCE_TYPE
 from spark_enrich.conform import ContractColumn, OutputContract
 from spark_enrich.delta_commit import Txn
+from spark_enrich.errors import PipelineRunError
 from spark_enrich.sequence import SequenceFold
 from spark_enrich.sink import DeltaSink
 
@@ -230,3 +232,34 @@ def test_the_table_holds_one_row_per_group_with_the_item_schema(
         "_run_id",
     ]
     assert table.count() == len({(e[0], e[1]) for e in FIRST})
+
+
+def test_a_correction_older_than_the_batchs_newest_events_still_replaces_its_version(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    # Only a batch's newest LENGTH events per group can be kept, but every event of the batch
+    # replaces its stored version: here a2's time was corrected to before everything else.
+    target = sink(tmp_path / "seq")
+    first: list[Event] = [("eu", "a", "a1", 10, "x"), ("eu", "a", "a2", 90, "x")]
+    target.write(spark, rows(spark, first), txn=None, user_metadata="{}")
+    second: list[Event] = [
+        ("eu", "a", "a2", 1, "corrected"),
+        *[("eu", "a", f"n{i}", 50 + i, "y") for i in range(LENGTH)],
+    ]
+    target.write(spark, rows(spark, second), txn=None, user_metadata="{}")
+    assert_sequences(spark, tmp_path / "seq", [first, second])
+    assert "a2" not in {r["event_id"] for r in stored(spark, tmp_path / "seq").collect()}
+
+
+def test_a_table_made_for_another_configuration_is_refused(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    path = tmp_path / "seq"
+    sink(path).write(spark, rows(spark, FIRST), txn=None, user_metadata="{}")
+    contract = OutputContract(COLUMNS, key=("event_id",))
+    by_user = SequenceFold(("user_id",), ("event_time",), LENGTH, "events", ("event_id",))
+    regrouped = DeltaSink(str(path), None, "sequence", contract, sequence=by_user)
+    with pytest.raises(PipelineRunError) as info:
+        regrouped.write(spark, rows(spark, SECOND), txn=None, user_metadata="{}")
+    assert info.value.error_class == "SEQUENCE_TABLE_MISMATCH"
+    assert_sequences(spark, path, [FIRST])  # nothing folded into the wrong groups

@@ -26,11 +26,13 @@ def test_declares_every_enriched_event_type() -> None:
     }
 
 
-def test_keeps_events_about_a_pin_or_a_query_and_tokens_them(spark: SparkSession) -> None:
+def test_keeps_events_with_a_token_and_adds_it(spark: SparkSession) -> None:
     rows = [
         ("click", "pin_click", "p1", None),
         ("search", "search_query", None, "red shoes"),
         ("nothing", "pin_save", None, None),
+        ("search-without-query", "search_query", "p2", None),  # its pin is not its token
+        ("pin-without-pin", "pin_click", None, "red shoes"),  # nor is a pin event's query
     ]
     executor = SequenceItems()
     out = executor.featurise(executor.filter(frame(spark, rows)))

@@ -55,12 +55,13 @@ def flat(table: DataFrame) -> DataFrame:
 
 
 def reference(spark: SparkSession, enriched: DataFrame) -> DataFrame:
-    """Each user's last LENGTH events with an item or a query, by (event_time, event_id)."""
+    """Each user's last LENGTH events with a token, by (event_time, event_id)."""
     by_user: dict[str, list[tuple]] = {}
     for r in enriched.collect():
-        if r["item_id"] is None and r["query"] is None:
+        search = r["event_type"] == "search_query"
+        token = (f"q:{r['query']}" if r["query"] is not None else None) if search else r["item_id"]
+        if token is None:
             continue
-        token = f"q:{r['query']}" if r["event_type"] == "search_query" else r["item_id"]
         by_user.setdefault(r["user_id"], []).append(
             (r["event_time"], r["event_id"], r["event_type"], token)
         )
