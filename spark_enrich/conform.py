@@ -42,7 +42,7 @@ class OutputContract:
     def ddl(self) -> str:
         """The contract as a Spark DDL schema string."""
         return ", ".join(
-            f"`{c.name}` {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns
+            f"{ident(c.name)} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns
         )
 
 

@@ -16,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from spark_enrich.delta_commit import delta_table, with_conflict_retry
+from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -129,7 +130,7 @@ def maintain(
             today = today or datetime.now(timezone.utc).date()
             column = retention_column(config)
             cutoff = today - timedelta(days=sink.retention_days)
-            old = F.col(f"`{column}`") < F.lit(cutoff)
+            old = F.col(ident(column)) < F.lit(cutoff)
             result.retention_column, result.cutoff = column, cutoff
             result.rows_deleted = target.toDF().where(old).count()
             if result.rows_deleted:

@@ -30,6 +30,7 @@ from spark_enrich.errors import PipelineRunError
 from spark_enrich.executing import BoundExecutor, Conformance, ExecutorResult, run_executors
 from spark_enrich.materialize import materialize, release
 from spark_enrich.sink import DateRange
+from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -68,7 +69,7 @@ def _engine_metadata(
     executor = F.col(EXECUTOR_COL) if bound is None else F.lit(bound.name)
     version = F.col(EXECUTOR_VERSION_COL) if bound is None else F.lit(bound.version)
     return rows.select(
-        *plan.contract.names,
+        *(F.col(ident(name)) for name in plan.contract.names),
         executor.alias(EXECUTOR_COL),
         version.alias(EXECUTOR_VERSION_COL),
         F.col(f"{META}.source").alias(SOURCE_COL),

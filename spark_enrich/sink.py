@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from pyspark.sql import functions as F
+
 from spark_enrich.columns import METADATA_COLUMNS, SOURCE_TYPE
 from spark_enrich.conform import OutputContract
 from spark_enrich.decode import parse_schema
@@ -113,7 +115,7 @@ class DeltaSink:
         """
         self.ensure(spark)
         columns = [*self.contract.names, *METADATA_COLUMNS]
-        rows = rows.select(*columns)
+        rows = rows.select(*(F.col(ident(c)) for c in columns))
         if self.sequence is not None:
             return self.sequence.write(
                 spark,

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from spark_enrich.columns import HEADERS_TYPE, META, SOURCE_FIELDS
 from spark_enrich.decode import PAYLOAD
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -68,7 +69,7 @@ def table_envelope(
     if payload_column:
         payload = F.col(payload_column).cast("string")
     else:
-        payload = F.to_json(F.struct(*[F.col(f"`{c}`") for c in data_columns]))
+        payload = F.to_json(F.struct(*[F.col(ident(c)) for c in data_columns]))
     meta = F.struct(
         # Set per batch by process_batch: monotonically_increasing_id() is batch-only.
         F.lit(None).cast("bigint").alias("row_id"),

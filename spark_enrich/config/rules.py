@@ -482,17 +482,27 @@ class _Rules:
         output, sink = self.s.output, self.s.sink
         if output is None or sink is None:
             return
-        # Delta reads its `delta.` property keys in any case.
-        properties = {key.lower(): value for key, value in sink.properties.items()}
-        mapping = str(properties.get("delta.columnmapping.mode", "none")).lower()
-        if mapping in ("name", "id"):
-            return  # column mapping lifts Delta's restriction
         names: list[tuple[str, Loc]] = [
             (column.name, ("output", "columns", i, "name"))
             for i, column in enumerate(output.columns)
         ]
         if sink.sequence is not None:
             names.append((sink.sequence.column, ("sink", "sequence", "column")))
+        for name, loc in names:
+            if "`" in name:
+                # Delta's MERGE builds attribute names without escaping backticks.
+                self.add(
+                    "BAD_NAME",
+                    f"column name {name!r} holds a backtick, which Delta's MERGE cannot name",
+                    loc,
+                    name,
+                    "a name without backticks",
+                )
+        # Delta reads its `delta.` property keys in any case.
+        properties = {key.lower(): value for key, value in sink.properties.items()}
+        mapping = str(properties.get("delta.columnmapping.mode", "none")).lower()
+        if mapping in ("name", "id"):
+            return  # column mapping lifts Delta's restriction
         for name, loc in names:
             bad = sorted({ch for ch in name if ch in _DELTA_BAD_NAME_CHARS})
             if bad:
