@@ -25,6 +25,25 @@ def _is_number(annotation: Any) -> bool:
     return False
 
 
+def _boolean_for_number(annotation: Any, value: Any) -> bool:
+    """Whether ``value`` holds a boolean where ``annotation`` expects a number, at any depth
+    of lists, tuples, sets and dict values (``[true]`` for ``list[int]``)."""
+    if isinstance(value, bool):
+        return _is_number(annotation)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _boolean_for_number(args[0], value)
+    if origin in (Union, types.UnionType):
+        return bool not in args and any(_boolean_for_number(a, value) for a in args)
+    if isinstance(value, (list, tuple, set, frozenset)) and args:
+        if origin is tuple and args[-1] is not Ellipsis:
+            return any(_boolean_for_number(a, v) for a, v in zip(args, value, strict=False))
+        return any(_boolean_for_number(args[0], v) for v in value)
+    if isinstance(value, dict) and len(args) == 2:
+        return any(_boolean_for_number(args[1], v) for v in value.values())
+    return False
+
+
 class Params(BaseModel):
     """Subclass this for an executor's ``params=`` model: unknown keys are refused, the values
     are frozen, and a YAML boolean is not read as a number (pydantic's lax mode turns
@@ -36,6 +55,6 @@ class Params(BaseModel):
     @classmethod
     def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and _is_number(field.annotation):
-            reject_boolean(value)
+        if field is not None and _boolean_for_number(field.annotation, value):
+            reject_boolean(True)
         return value

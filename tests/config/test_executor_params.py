@@ -22,22 +22,44 @@ class Knobs(Params):
     bounded: Annotated[int, Field(ge=0)] = 0
     enabled: bool = False
     either: bool | int = 0
+    sizes: list[int] = []
+    weights: dict[str, float] | None = None
 
 
-@pytest.mark.parametrize("field", ["count", "share", "limit", "bounded"])
-def test_a_boolean_is_refused_where_a_number_is_expected(field: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("count", True),
+        ("share", True),
+        ("limit", True),
+        ("bounded", True),
+        ("sizes", [1, True]),
+        ("weights", {"a": 0.5, "b": False}),
+    ],
+)
+def test_a_boolean_is_refused_where_a_number_is_expected(field: str, value: object) -> None:
     with pytest.raises(ValidationError) as info:
-        Knobs.model_validate({field: True})
+        Knobs.model_validate({field: value})
     ((error),) = info.value.errors()
     assert (error["type"], error["loc"]) == ("WRONG_TYPE", (field,))
 
 
 def test_numbers_and_booleans_go_where_they_belong() -> None:
     knobs = Knobs.model_validate(
-        {"count": 3, "share": 1, "limit": None, "bounded": 2, "enabled": True, "either": True}
+        {
+            "count": 3,
+            "share": 1,
+            "limit": None,
+            "bounded": 2,
+            "enabled": True,
+            "either": True,
+            "sizes": [1, 2],
+            "weights": {"a": 1},
+        }
     )
     assert (knobs.count, knobs.share, knobs.limit, knobs.bounded) == (3, 1.0, None, 2)
     assert knobs.enabled is True and knobs.either is True  # the field itself takes booleans
+    assert (knobs.sizes, knobs.weights) == ([1, 2], {"a": 1.0})
     with pytest.raises(ValidationError):
         Knobs.model_validate({"cuont": 3})  # unknown keys are refused
 
