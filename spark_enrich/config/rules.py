@@ -113,6 +113,15 @@ class _Rules:
     ) -> None:
         self.problems.append(self.doc.problem(code, message, loc, found, allowed, example, key=key))
 
+    def not_one_of(
+        self, code: str, problem: str, value: str, names: Sequence[str], loc: Loc, none: str = ""
+    ) -> None:
+        """``problem`` with ``value``, which is none of ``names``: the closest is suggested."""
+        close = difflib.get_close_matches(value, list(names), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        allowed = "one of: " + (", ".join(names) or none)
+        self.add(code, problem + hint, loc, value, allowed, close[0] if close else None)
+
     def run(self) -> list[Problem]:
         self.unique_names()
         self.kafka_sources()
@@ -231,16 +240,8 @@ class _Rules:
 
         def check(value: str, loc: Loc) -> None:
             if struct.field(value) is None:
-                close = difflib.get_close_matches(value, names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                self.add(
-                    "UNKNOWN_FIELD",
-                    f"{value!r} is not a field of decoding.schema{hint}",
-                    loc,
-                    value,
-                    "one of: " + ", ".join(names),
-                    close[0] if close else None,
-                )
+                problem = f"{value!r} is not a field of decoding.schema"
+                self.not_one_of("UNKNOWN_FIELD", problem, value, names, loc)
 
         for attr in ("event_type_field", "event_time_field", "event_id_field"):
             check(getattr(decoding, attr), ("decoding", attr))
@@ -268,16 +269,11 @@ class _Rules:
         for i, config in enumerate(configs):
             loc: Loc = ("executors", i)
             if config.name not in known:
-                close = difflib.get_close_matches(config.name, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                self.add(
-                    "UNKNOWN_EXECUTOR",
-                    f"no executor named {config.name!r} is registered{hint}",
-                    (*loc, "name"),
-                    config.name,
-                    "one of: " + (", ".join(known) or "(no executor registered)"),
-                    close[0] if close else None,
-                )
+                problem = f"no executor named {config.name!r} is registered"
+                self.not_one_of(
+                    "UNKNOWN_EXECUTOR", problem, config.name, known, (*loc, "name"),
+                    none="(no executor registered)",
+                )  # fmt: skip
                 continue
             spec = self.registry.get(config.name).spec
             self.params(config, spec.params_model, loc)
@@ -348,17 +344,8 @@ class _Rules:
         columns = {c.name: c for c in self.s.output.columns}
         if name in columns:
             return columns[name]
-        names = list(columns)
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        self.add(
-            "NOT_IN_OUTPUT",
-            f"{what} {name!r} is not a column of output.columns{hint}",
-            loc,
-            name,
-            "one of: " + ", ".join(names),
-            close[0] if close else None,
-        )
+        problem = f"{what} {name!r} is not a column of output.columns"
+        self.not_one_of("NOT_IN_OUTPUT", problem, name, list(columns), loc)
         return None
 
     def comparable_column(self, name: str, loc: Loc, what: str) -> None:
@@ -583,14 +570,10 @@ class _Rules:
         if runtime.batch is not None and self.s.sources is not None:
             names = [source.name for source in self.s.sources]
             if runtime.batch.source not in names:
-                close = difflib.get_close_matches(runtime.batch.source, names, n=1)
-                self.add(
-                    "UNDECLARED_SOURCE",
-                    f"runtime.batch.source {runtime.batch.source!r} names no declared source",
-                    ("runtime", "batch", "source"),
-                    runtime.batch.source,
-                    "one of: " + ", ".join(names),
-                    close[0] if close else None,
+                value = runtime.batch.source
+                problem = f"runtime.batch.source {value!r} names no declared source"
+                self.not_one_of(
+                    "UNDECLARED_SOURCE", problem, value, names, ("runtime", "batch", "source")
                 )
 
     def nested_paths(self) -> None:

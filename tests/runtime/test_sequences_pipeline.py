@@ -9,7 +9,7 @@ enriched table's rows, by the rule the README states.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,7 @@ def flat(table: DataFrame) -> DataFrame:
 
 def reference(spark: SparkSession, enriched: DataFrame) -> DataFrame:
     """Each user's last LENGTH events with a token, by (event_time, event_id)."""
-    by_user: dict[str, list[tuple]] = {}
+    by_user: dict[str, list[tuple[datetime, str, str, str]]] = {}
     for r in enriched.collect():
         search = r["event_type"] == "search_query"
         token = (f"q:{r['query']}" if r["query"] is not None else None) if search else r["item_id"]
