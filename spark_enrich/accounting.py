@@ -51,6 +51,7 @@ class BatchReport:
     unrouted_dead_lettered: int = 0
     executors: list[ExecutorCounts] = field(default_factory=list)
     sink_rows_added: int = 0
+    """Rows the sink commit added; for a ``sequence`` sink, sequences inserted or updated."""
     dead_letters_written: int = 0
     """Rows the dead-letter commit inserted (0 on an idempotent re-run of the batch)."""
     chunk: str | None = None

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from spark_enrich.sqltext import ident, literal
 
@@ -184,6 +184,41 @@ def table_version(spark: SparkSession, *, path: str | None, table: str | None) -
     return int(row["version"]) if row is not None else -1
 
 
+def merge_into(
+    spark: SparkSession,
+    *,
+    path: str | None,
+    table: str | None,
+    source: DataFrame,
+    condition: str,
+    clauses: Callable[[Any], Any],
+    counted: Sequence[str],
+    txn: Txn | None,
+    user_metadata: str | None,
+    what: str,
+) -> int:
+    """MERGE ``source`` (alias ``s``, already materialised) into the table (alias ``t``) with
+    the ``clauses`` applied to Delta's merge builder; retried on conflicts.
+
+    Returns:
+        The sum of the ``counted`` columns of the MERGE's own result (``num_inserted_rows``,
+        ...: no history look-up, so a concurrent writer's commit cannot be mistaken for ours);
+        0 when Delta skipped an idempotent retry, for which MERGE returns no result row.
+    """
+
+    def merge() -> int:
+        with commit_settings(spark, txn=txn, user_metadata=user_metadata, materialized_source=True):
+            builder = (
+                delta_table(spark, path=path, table=table)
+                .alias("t")
+                .merge(source.alias("s"), condition)
+            )
+            rows = clauses(builder).execute().collect()
+        return sum(int(rows[0][name]) for name in counted) if rows else 0
+
+    return with_conflict_retry(merge, what=what)
+
+
 def insert_new(
     spark: SparkSession,
     *,
@@ -195,28 +230,13 @@ def insert_new(
     user_metadata: str | None,
     what: str,
 ) -> int:
-    """MERGE ``source`` (alias ``s``, already materialised) into the table (alias ``t``),
-    inserting the rows that match no target row on ``condition``; retried on conflicts.
-
-    Returns:
-        Rows inserted, from the MERGE's own result (no history look-up, so a concurrent
-        writer's commit cannot be mistaken for ours); 0 when Delta skipped an idempotent retry,
-        for which MERGE returns no result row.
-    """
-
-    def merge() -> int:
-        with commit_settings(spark, txn=txn, user_metadata=user_metadata, materialized_source=True):
-            result = (
-                delta_table(spark, path=path, table=table)
-                .alias("t")
-                .merge(source.alias("s"), condition)
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
-            rows = result.collect()
-        return int(rows[0]["num_inserted_rows"]) if rows else 0
-
-    return with_conflict_retry(merge, what=what)
+    """:func:`merge_into` inserting the rows that match no target row on ``condition``;
+    returns the rows inserted."""
+    return merge_into(
+        spark, path=path, table=table, source=source, condition=condition,
+        clauses=lambda builder: builder.whenNotMatchedInsertAll(),
+        counted=("num_inserted_rows",), txn=txn, user_metadata=user_metadata, what=what,
+    )  # fmt: skip
 
 
 def rows_added(

@@ -6,8 +6,7 @@ import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
-
-from spark_enrich.config.types import reject_boolean
+from pydantic_core import PydanticCustomError
 
 __all__ = ["Params"]
 
@@ -56,5 +55,7 @@ class Params(BaseModel):
     def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
         if field is not None and _boolean_for_number(field.annotation, value):
-            reject_boolean(True)
+            raise PydanticCustomError(
+                "WRONG_TYPE", "expected a number, found a boolean", {"allowed": "a number"}
+            )
         return value

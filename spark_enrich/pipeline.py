@@ -192,7 +192,8 @@ class Pipeline:
         source: str | None = None,
         progress: bool | None = None,
     ) -> RunReport:
-        """Reprocess ``[start, end)`` in chunks, replacing exactly that range of the output."""
+        """Reprocess ``[start, end)`` in chunks, replacing exactly that range of the output (a
+        ``sequence`` sink folds the range's events in instead)."""
         from spark_enrich.runtime.backfill import backfill
 
         return backfill(

@@ -117,7 +117,8 @@ def process_batch(
         batch_id: the micro-batch id (streaming) or chunk number (batch, backfill).
         txn: makes the sink commit idempotent (streaming: one per batch id); dead letters are
             idempotent by their ids (see :meth:`spark_enrich.deadletters.DeadLetterTable.write`).
-        replace: replace exactly this date range of the sink instead of appending/merging.
+        replace: replace exactly this date range of the sink instead of appending/merging
+            (a ``sequence`` sink folds instead: a sequence spans dates).
         write: ``False`` computes the report without writing anything (dry run).
         chunk: a label for the report (the backfill range).
         skip_outside_range: output dated outside ``replace`` is left out and counted as

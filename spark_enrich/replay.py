@@ -187,7 +187,11 @@ def replay(
             plan,
             config=config,
             dead_letters=recording,
-            sink=dataclasses.replace(plan.sink, mode="merge"),
+            # Insert-only by key, in append mode too; a sequence sink folds as always (the
+            # replayed event is processed by today's executor, as a backfill would).
+            sink=plan.sink
+            if plan.sink.sequence is not None
+            else dataclasses.replace(plan.sink, mode="merge"),
             run_id=run_id,
         )
         report.batch = process_batch(replay_plan, envelope_of(events), batch_id=0, chunk="replay")

@@ -28,8 +28,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructField, StructType, TimestampType
 
 from spark_enrich.columns import SEQUENCE_UPDATED_AT
-from spark_enrich.delta_commit import Txn, commit_settings, delta_table, with_conflict_retry
+from spark_enrich.delta_commit import Txn, merge_into
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.materialize import materialize, release
 from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
@@ -56,8 +57,9 @@ class SequenceFold:
             raise ValueError("the key needs a column outside group_by to tell events apart")
 
     def table_schema(self, rows: StructType) -> StructType:
-        """Group columns, the events array (every other column of ``rows``, all nullable so
-        that a later contract change can widen them) and ``_updated_at``."""
+        """Group columns, the events array (every other column of ``rows``; all nullable in
+        the item: the contract's nullability is enforced before the sink) and
+        ``_updated_at``."""
         groups = [rows[name] for name in self.group_by]
         item = StructType(
             [StructField(f.name, f.dataType, True) for f in rows.fields if f not in groups]
@@ -167,13 +169,14 @@ class SequenceFold:
         txn: Txn | None,
         user_metadata: str,
     ) -> int:
-        """Fold ``rows`` into the sequence table; return the sequences inserted or updated
-        (0 when Delta skipped an idempotent retry)."""
-        target = delta_table(spark, path=path, table=table)
-        stored = target.toDF().schema
-        self.check_table(stored, rows.schema, str(path or table))
-        matched, new = self.fold_expressions(stored)
-        source = self.source(rows, stored)
+        """Fold ``rows`` into the sequence table (checked by :meth:`check_table` when the sink
+        was ensured); return the sequences inserted or updated (0 when Delta skipped an
+        idempotent retry)."""
+        layout = self.table_schema(rows.schema)
+        matched, new = self.fold_expressions(layout)
+        # An update-and-insert MERGE reads its source twice (the files it touches, then the
+        # rows it writes): the dedup, window and grouping are computed once.
+        source = materialize(self.source(rows, layout))
         condition = " AND ".join(f"t.{ident(g)} <=> s.{ident(g)}" for g in self.group_by)
         if scope is not None:
             condition = f"{condition} AND {scope}"
@@ -184,23 +187,14 @@ class SequenceFold:
             ident(self.column): F.expr(new),
             ident(SEQUENCE_UPDATED_AT): now,
         }
-
-        def merge() -> int:
-            # ``rows`` reads materialised frames (see DeltaSink.write): no copy of the source.
-            with commit_settings(
-                spark, txn=txn, user_metadata=user_metadata, materialized_source=True
-            ):
-                result = (
-                    delta_table(spark, path=path, table=table)
-                    .alias("t")
-                    .merge(source.alias("s"), condition)
-                    .whenMatchedUpdate(set=update)
-                    .whenNotMatchedInsert(values=insert)
-                    .execute()
-                )
-                found = result.collect()
-            if not found:
-                return 0
-            return int(found[0]["num_updated_rows"]) + int(found[0]["num_inserted_rows"])
-
-        return with_conflict_retry(merge, what="sequence merge")
+        try:
+            return merge_into(
+                spark, path=path, table=table, source=source, condition=condition,
+                clauses=lambda b: b.whenMatchedUpdate(set=update).whenNotMatchedInsert(
+                    values=insert
+                ),
+                counted=("num_updated_rows", "num_inserted_rows"), txn=txn,
+                user_metadata=user_metadata, what="sequence merge",
+            )  # fmt: skip
+        finally:
+            release(source)

@@ -74,8 +74,9 @@ class DeltaSink:
         return rows if self.sequence is None else self.sequence.table_schema(rows)
 
     def ensure(self, spark: SparkSession) -> None:
-        """Create the table (schema, partitioning, properties) if it is missing; once per
-        session (a check costs a Delta snapshot, which a stream would pay every micro-batch)."""
+        """Create the table (schema, partitioning, properties) if it is missing, and refuse a
+        sequence table laid out for another configuration; once per session (a check costs a
+        Delta snapshot, which a stream would pay every micro-batch)."""
         if id(spark) in self._created:
             return
         ensure_table(
@@ -86,6 +87,9 @@ class DeltaSink:
             partition_by=self.partition_by,
             properties=self.properties,
         )
+        if self.sequence is not None:
+            stored = self.read(spark).schema
+            self.sequence.check_table(stored, self.row_schema(), str(self.path or self.table))
         self._created.add(id(spark))
 
     def read(self, spark: SparkSession) -> DataFrame:

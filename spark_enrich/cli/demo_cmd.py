@@ -4,12 +4,16 @@ and optionally produced to Kafka. Other ``demo`` commands register on :data:`dem
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from spark_enrich.cli.app import EXIT_ENVIRONMENT, app, fail
+from spark_enrich.config.types import is_uri
 from spark_enrich.errors import EnvironmentProblem, SparkEnrichError
+
+if TYPE_CHECKING:
+    from spark_enrich.config import PipelineConfig
 
 demo_app = typer.Typer(
     help="The pin-sharing demo: generate its data (and run it).", no_args_is_help=True
@@ -97,8 +101,7 @@ def run(
     from spark_enrich.testing.kafka import LocalKafkaBroker
 
     out = out.resolve()
-    stale_tables = ("enriched", "dead_letters", "user_sequences", "sequence_dead_letters")
-    for stale in (*stale_tables, "_checkpoints", "_kafka"):
+    for stale in ("_checkpoints", "_kafka"):
         shutil.rmtree(out / stale, ignore_errors=True)
     env = {**os.environ, "SPARK_ENRICH_DEMO_DIR": str(out)}
     broker = None
@@ -113,6 +116,9 @@ def run(
                 follower = Pipeline.from_yaml(sequences_file, env=env)
         except ConfigError as exc:
             fail(exc, 2)
+        for loaded in (pipeline, follower):
+            if loaded is not None:
+                _clear_outputs(loaded.config, out)
         spark = get_spark("spark-enrich-demo")
         pipeline = Pipeline(pipeline.config, spark=spark)
         paths = write_demo_data(spark, out, events, seed=seed)
@@ -148,3 +154,21 @@ def run(
     finally:
         if broker is not None:
             broker.stop()
+
+
+def _clear_outputs(config: PipelineConfig, out: Path) -> None:
+    """Delete the tables and checkpoint a demo pipeline writes, when they lie inside ``out``
+    (a previous run's sequences would otherwise be folded into; never anything outside)."""
+    import shutil
+
+    stream = config.runtime.stream
+    for location in (
+        config.sink.path,
+        config.dead_letters.path,
+        stream.checkpoint if stream is not None else None,
+    ):
+        if location is None or is_uri(location):
+            continue
+        path = Path(location).resolve()
+        if path.is_relative_to(out) and path != out:
+            shutil.rmtree(path, ignore_errors=True)

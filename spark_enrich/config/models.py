@@ -348,7 +348,7 @@ class SequenceSpec(_Model):
     order_by: list[str] = Field(
         min_length=1,
         description="Output columns ordering a sequence, oldest first (nulls oldest); the last "
-        "`length` events in this order are kept. End with the key to break ties.",
+        "`length` events in this order are kept. Ties are ordered by the output key.",
     )
     length: Int = Field(gt=0, le=10_000, description="Events kept per sequence.")
     column: str = Field(

@@ -90,35 +90,17 @@ _FLOAT_12 = re.compile(
 )
 
 
-class _Resolver(yaml.resolver.Resolver):
-    """YAML 1.1 implicit types, without octal and sexagesimal numbers (see ``_INT_12``)."""
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader: YAML 1.1 implicit types, without octal and sexagesimal numbers
+    (see ``_INT_12``)."""
 
 
-_Resolver.yaml_implicit_resolvers = {
+_Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT, _FLOAT)]
-    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Resolver.add_implicit_resolver(_INT, _INT_12, list("-+0123456789"))
-_Resolver.add_implicit_resolver(_FLOAT, _FLOAT_12, list("-+.0123456789"))
-
-
-class _Loader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    yaml.constructor.SafeConstructor,
-    _Resolver,
-):
-    """PyYAML's safe loader with :class:`_Resolver`'s numbers."""
-
-    def __init__(self, stream: str) -> None:
-        yaml.reader.Reader.__init__(self, stream)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
-        yaml.constructor.SafeConstructor.__init__(self)
-        _Resolver.__init__(self)
+_Loader.add_implicit_resolver(_INT, _INT_12, list("-+0123456789"))
+_Loader.add_implicit_resolver(_FLOAT, _FLOAT_12, list("-+.0123456789"))
 
 
 class _Constructor(yaml.constructor.SafeConstructor):

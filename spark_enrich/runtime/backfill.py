@@ -1,5 +1,6 @@
 """Backfill: reprocess a date range of the batch source in chunks (a day by default) through
-the same processing function, replacing exactly the affected output range (``replaceWhere``).
+the same processing function, replacing exactly the affected output range (``replaceWhere``;
+a ``sequence`` sink folds the range's events in instead).
 
 Re-running a range gives the same table. Finished chunks are found in the sink's own Delta
 history (each chunk's commit records its range and the config hash), so an interrupted backfill
@@ -143,7 +144,8 @@ def backfill(
     source: str | None = None,
     progress: bool | None = None,
 ) -> RunReport:
-    """Reprocess ``[start, end)`` chunk by chunk and replace exactly that range of the sink.
+    """Reprocess ``[start, end)`` chunk by chunk and replace exactly that range of the sink
+    (a ``sequence`` sink folds the events in instead).
 
     Args:
         plan: the compiled pipeline.

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from spark_enrich.demo.generate import write_demo_data
 
@@ -53,10 +54,14 @@ def test_the_notebook_runs_the_demo_and_shows_its_accounting(
     for event_type, n in written.items():
         assert f"|{event_type}|{n}|" in table, event_type
 
-    # One sequence per user of the enriched table; the one shown is its user's latest tokens.
-    users = pipeline.output().select("user_id").distinct().count()
-    assert namespace["user_sequences"].count() == users
-    first = namespace["first"]
-    tokens = [e["token"] for e in first["events"]]
-    assert 0 < len(tokens) <= 50
-    assert f"{first['user_id']} {tokens}" in shown
+    # One sequence per user of the enriched table; the one shown is the first user's latest 50
+    # tokens, oldest first, as the README states the rule (every demo event has a token).
+    enriched = pipeline.output()
+    assert namespace["user_sequences"].count() == enriched.select("user_id").distinct().count()
+    user = enriched.agg(F.min("user_id")).first()[0]
+    events = sorted(
+        (r["event_time"], r["event_id"], r["event_type"], r["item_id"], r["query"])
+        for r in enriched.where(F.col("user_id") == user).collect()
+    )[-50:]
+    tokens = [f"q:{query}" if kind == "search_query" else item for *_, kind, item, query in events]
+    assert f"{user} {tokens}" in shown
