@@ -13,8 +13,12 @@ from pyspark.sql import functions as F
 from typer.testing import CliRunner
 
 from spark_enrich.cli.app import app
+from spark_enrich.cli.demo_cmd import _clear_outputs
+from spark_enrich.config import load_pipeline
 from spark_enrich.demo.generate import DemoDataError, generate_raw_events, produce_to_kafka
 from spark_enrich.testing.kafka import LocalKafkaBroker
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_generate_command_writes_the_tables_and_prints_paths_and_counts(
@@ -86,7 +90,7 @@ def test_produce_to_kafka_raises_when_nothing_is_acknowledged(spark: SparkSessio
 def test_demo_run_enriches_the_events_and_folds_them_into_each_users_sequence(
     spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the default pipeline paths
+    monkeypatch.chdir(REPO)  # the default pipeline paths
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "run", "--events", "300", "--out", str(out)])
 
@@ -104,3 +108,19 @@ def test_demo_run_enriches_the_events_and_folds_them_into_each_users_sequence(
     # Every demo event names a pin or a query, so each user's sequence holds min(50, events).
     assert sizes == {user: min(50, n) for user, n in per_user.items()}
     assert f"sequences written {len(per_user)}" in result.output
+
+
+def test_demo_run_clears_only_its_pipelines_outputs_inside_its_folder(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    config = load_pipeline(
+        REPO / "pipelines" / "sequences.yaml",
+        env={"SPARK_ENRICH_DEMO_DIR": str(out)},
+        overrides=[f"dead_letters.path={elsewhere / 'letters'}"],
+    )
+    kept = [out / "raw", elsewhere / "letters"]
+    cleared = [out / "user_sequences", out / "_checkpoints" / "sequences"]
+    for folder in (*kept, *cleared):
+        folder.mkdir(parents=True)
+    _clear_outputs(config, out)
+    assert [f.exists() for f in kept] == [True, True]
+    assert [f.exists() for f in cleared] == [False, False]
