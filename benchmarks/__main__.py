@@ -1,4 +1,4 @@
-"""``python -m benchmarks {batch,stream,latency}`` — see each module's docstring."""
+"""``python -m benchmarks {batch,stream,latency,sequences}`` — see each module's docstring."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def main() -> None:
     s = sub.add_parser("stream", help="Stream throughput vs Kafka->Delta passthrough.")
     s.add_argument("--events", type=int, default=200_000)
     s.add_argument("--max-offsets", type=int, default=50_000)
+    q = sub.add_parser("sequences", help="Per-user sequences: pipeline vs hand-written job.")
+    q.add_argument("--events", type=int, default=200_000)
+    q.add_argument("--repeat", type=int, default=3)
     lat = sub.add_parser("latency", help="Produce->committed latency at a fixed rate.")
     lat.add_argument("--rate", type=int, default=1000)
     lat.add_argument("--seconds", type=int, default=60)
@@ -33,6 +36,10 @@ def main() -> None:
         from benchmarks.batch import main as batch
 
         batch(args.events, workdir, args.repeat)
+    elif args.case == "sequences":
+        from benchmarks.sequences import main as sequences
+
+        sequences(args.events, workdir, args.repeat)
     elif args.case == "stream":
         from benchmarks.stream import throughput
 
