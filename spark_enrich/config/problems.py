@@ -123,14 +123,14 @@ def close_match(word: str, choices: Sequence[str]) -> str | None:
 
 
 def format_path(loc: Loc) -> str:
-    """``("sources", 1, "topics")`` -> ``sources[1].topics``; odd keys are quoted, long keys
-    cut (see :func:`shorten`)."""
+    """``("sources", 1, "topics")`` -> ``sources[1].topics``; odd keys are quoted, keys longer
+    than :data:`SHOWN_CHARS` cut (``['aaa…']``)."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif len(part) > SHOWN_CHARS:
-            out += "[" + shorten(repr(part)) + "]"
+        elif len(part) > SHOWN_CHARS:  # cut, without spaces: a path is one word
+            out += "[" + repr(part[:SHOWN_CHARS] + "…") + "]"
         elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$-]*", part):
             out += ("." if out else "") + part
         else:
