@@ -91,8 +91,8 @@ _FLOAT_12 = re.compile(
 
 
 MAX_FILE_BYTES = 1024 * 1024
-"""Largest pipeline file read (a pipeline is a few KB): parsing stays well under a second or
-so, however hostile the file."""
+"""Largest pipeline file read (a pipeline is a few KB). With :data:`MAX_VALUES`, it bounds the
+pure-Python parse of any file to about 2 s of CPU (see docs/benchmarks.md)."""
 MAX_VALUES = 100_000
 """Values a configuration may expand to (a pipeline has a few hundred)."""
 
@@ -116,7 +116,7 @@ class _Loader(yaml.SafeLoader):
         # and validated one by one, for a file that is no pipeline.
         self.composed += 1
         if self.composed > MAX_VALUES:
-            mark = self.peek_event().start_mark
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             raise _TooLarge(
                 Problem(
                     "FILE_TOO_LARGE",

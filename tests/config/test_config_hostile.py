@@ -150,7 +150,8 @@ def test_a_name_has_at_most_128_characters(
 
 
 def test_a_name_of_128_characters_is_a_name(tmp_path: Path, registry: ExecutorRegistry) -> None:
-    assert _problems(tmp_path, BASE_TEXT.replace("name: test", "name: " + "n" * 128), registry) == []
+    text = BASE_TEXT.replace("name: test", "name: " + "n" * 128, 1)
+    assert _problems(tmp_path, text, registry) == []
 
 
 def test_the_error_message_lists_50_problems_and_counts_the_rest(
