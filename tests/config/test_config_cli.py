@@ -269,3 +269,21 @@ def test_a_huge_file_is_one_short_problem(tmp_path: Path) -> None:
     assert f"{path}: (root): the file is {path.stat().st_size:,} bytes" in stderr
     assert "[FILE_TOO_LARGE]" in stderr
     assert len(stderr.encode()) < 1_000
+
+
+def test_run_lists_50_problems_too(tmp_path: Path) -> None:
+    # `run` validates before Spark starts and prints the same bounded list.
+    path = _flood(tmp_path, 1_000, "flood.yaml")
+    result = subprocess.run(
+        [CLI, "run", path, "--mode", "batch"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert len(_problem_lines(result.stderr)) == 50
+    assert re.fullmatch(
+        rf"{re.escape(path)}: … and [\d,]+ more problems", result.stderr.splitlines()[-1]
+    )
+    assert len(result.stderr.encode()) < 32_000
