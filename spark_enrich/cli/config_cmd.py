@@ -45,13 +45,15 @@ def validate(
         ),
     ] = OutputFormat.text,
 ) -> None:
-    """Check pipeline files and list every problem; exit 0 when all are valid, 2 when not.
+    """Check pipeline files and list their problems; exit 0 when all are valid, 2 when not.
 
     Problems go to stderr as ``FILE:LINE:COL: yaml.path: message [CODE]`` and an indented line
     with what was found and what is allowed; with
-    ``--format json`` a JSON report goes to stdout instead.
+    ``--format json`` a JSON report goes to stdout instead. Each file lists its first 50
+    problems and counts the rest (``problem_count`` in JSON).
     """
     from spark_enrich.config.loading import check_pipeline_files
+    from spark_enrich.config.problems import MAX_LISTED, listed
 
     results = check_pipeline_files([str(f) for f in files], overrides=overrides or ())
     invalid = any(results.values())
@@ -59,7 +61,12 @@ def validate(
         report = {
             "valid": not invalid,
             "files": [
-                {"file": file, "valid": not problems, "problems": [p.to_dict() for p in problems]}
+                {
+                    "file": file,
+                    "valid": not problems,
+                    "problem_count": len(problems),
+                    "problems": [p.to_dict() for p in problems[:MAX_LISTED]],
+                }
                 for file, problems in results.items()
             ],
         }
@@ -67,13 +74,13 @@ def validate(
     else:
         for file, problems in results.items():
             if problems:
-                for problem in problems:
-                    print(problem.format(), file=sys.stderr)
+                for line in listed(problems):
+                    print(line, file=sys.stderr)
             else:
                 typer.echo(f"{file}: ok")
         if invalid:
             count = sum(len(p) for p in results.values())
-            print(f"{count} problem{'s' if count != 1 else ''} found", file=sys.stderr)
+            print(f"{count:,} problem{'s' if count != 1 else ''} found", file=sys.stderr)
     if invalid:
         raise typer.Exit(EXIT_CONFIG_INVALID)
 

@@ -32,12 +32,13 @@ def maintain(
     """OPTIMIZE the sink and dead-letter tables; with sink.retention_days, delete older sink
     rows; VACUUM both. Exit 2 when the file is invalid."""
     from spark_enrich.config import ConfigError, load_pipeline
+    from spark_enrich.config.problems import listed
 
     try:
         config = load_pipeline(file, overrides=overrides or ())
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.format(), file=sys.stderr)
+        for line in listed(exc.problems):
+            print(line, file=sys.stderr)
         raise typer.Exit(EXIT_CONFIG_INVALID) from None
 
     from spark_enrich.maintenance import maintain as run_maintenance

@@ -48,6 +48,7 @@ def _parse_day(value: str | None, option: str) -> date | None:
 def load(path: Path, overrides: list[str] | None) -> Pipeline:
     """Validate the pipeline before anything starts; print every problem and exit 2 if invalid."""
     from spark_enrich.config import ConfigError
+    from spark_enrich.config.problems import listed
     from spark_enrich.pipeline import Pipeline
 
     logging.basicConfig(
@@ -57,8 +58,8 @@ def load(path: Path, overrides: list[str] | None) -> Pipeline:
     try:
         return Pipeline.from_yaml(path, overrides=overrides or ())
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem.format(), file=sys.stderr)
+        for line in listed(exc.problems):
+            print(line, file=sys.stderr)
         raise typer.Exit(EXIT_CONFIG_INVALID) from None
 
 

@@ -29,6 +29,7 @@ from spark_enrich.config.types import (
     Instant,
     Int,
     Name,
+    NameRef,
     NonNegativeDuration,
     NullPolicy,
     OptionValue,
@@ -234,7 +235,7 @@ with warnings.catch_warnings():
 class ExecutorConfig(_Model):
     """One executor the pipeline runs, by its registered name."""
 
-    name: str = Field(min_length=1, description="Registered executor name.")
+    name: NameRef = Field(min_length=1, description="Registered executor name.")
     params: dict[str, Any] = Field(
         default_factory=dict, description="Executor parameters, validated by its params model."
     )
@@ -456,7 +457,7 @@ class StreamRuntime(_Model):
 class BatchRuntime(_Model):
     """Batch and backfill settings."""
 
-    source: str = Field(min_length=1, description="Name of the source batch runs read.")
+    source: NameRef = Field(min_length=1, description="Name of the source batch runs read.")
     date_column: str = Field(min_length=1, description="Date column that selects a date range.")
     chunk: Duration = Field(
         default=timedelta(days=1), description="Date range per chunk: a whole number of days."

@@ -7,6 +7,7 @@ where useful, a corrected example.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -14,7 +15,17 @@ from typing import Any
 
 from spark_enrich.errors import SparkEnrichError
 
-__all__ = ["CODES", "ConfigError", "Loc", "Problem", "format_path"]
+__all__ = [
+    "CODES",
+    "MAX_LISTED",
+    "ConfigError",
+    "Loc",
+    "Problem",
+    "close_match",
+    "format_path",
+    "listed",
+    "shorten",
+]
 
 Loc = tuple[str | int, ...]
 """A path inside the configuration document: keys and list indexes."""
@@ -23,6 +34,7 @@ CODES: dict[str, str] = {
     # reading the file
     "FILE_NOT_FOUND": "The configuration file does not exist.",
     "NOT_A_FILE": "The path names a directory or something else than a regular file.",
+    "FILE_TOO_LARGE": "The file is larger than 1 MiB or holds more than 100,000 keys and values.",
     "NOT_UTF8": "The file is not valid UTF-8 text.",
     "EMPTY_FILE": "The file holds no YAML document.",
     "YAML_SYNTAX": "The file is not valid YAML.",
@@ -79,12 +91,46 @@ CODES: dict[str, str] = {
 }
 
 
+SHOWN_CHARS = 80
+"""Characters of a long value that a problem shows (the rest is counted, not echoed)."""
+FIELD_CHARS = 500
+"""Longest text of any field of a problem: a bound for values echoed where not cut before."""
+MAX_LISTED = 50
+"""Problems listed per file (by ``validate``, ``run`` and :class:`ConfigError`'s message); the
+rest are counted in an ``… and N more problems`` line."""
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` when at most ``limit`` characters, else its first ``limit`` characters and
+    ``… (N characters)``: a 50 MB value must not be echoed whole."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def close_match(word: str, choices: Sequence[str]) -> str | None:
+    """The choice closest to ``word`` (difflib's ratio >= 0.6), or None.
+
+    A word more than 2.34 times as long as the longest choice cannot reach that ratio
+    (``2 * matches / total length``): it is not compared, which keeps a hostile 50 MB value
+    from costing seconds.
+    """
+    longest = max((len(c) for c in choices), default=0)
+    if len(word) * 0.6 > 1.4 * longest:  # ratio <= 2 * longest / (len(word) + longest) < 0.6
+        return None
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def format_path(loc: Loc) -> str:
-    """``("sources", 1, "topics")`` -> ``sources[1].topics``; odd keys are quoted."""
+    """``("sources", 1, "topics")`` -> ``sources[1].topics``; odd keys are quoted, keys longer
+    than :data:`SHOWN_CHARS` cut (``['aaa…']``)."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif len(part) > SHOWN_CHARS:  # cut, without spaces: a path is one word
+            out += "[" + repr(part[:SHOWN_CHARS] + "…") + "]"
         elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$-]*", part):
             out += ("." if out else "") + part
         else:
@@ -119,13 +165,21 @@ class Problem:
     allowed: str
     example: str | None = None
 
+    def __post_init__(self) -> None:
+        # The last bound on echoed values: whatever a check quoted, a problem stays short.
+        for name in ("message", "path", "found", "allowed", "example"):
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > FIELD_CHARS:
+                object.__setattr__(self, name, shorten(value, FIELD_CHARS))
+
     def format(self) -> str:
-        """``FILE:LINE:COL: yaml.path: message [CODE]``, then an indented line with what was
-        found, what is allowed and an example."""
-        text = (
-            f"{self.file or '<config>'}:{self.line or 0}:{self.column or 0}: "
-            f"{self.path}: {self.message} [{self.code}]"
-        )
+        """``FILE:LINE:COL: yaml.path: message [CODE]`` (``FILE: yaml.path: ...`` when the
+        problem has no position, like a directory), then an indented line with what was found,
+        what is allowed and an example."""
+        where = self.file or "<config>"
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 0}"
+        text = f"{where}: {self.path}: {self.message} [{self.code}]"
         details = [
             f"{label}: {value}"
             for label, value in (
@@ -144,8 +198,21 @@ class Problem:
         return asdict(self)
 
 
+def listed(problems: Sequence[Problem], limit: int = MAX_LISTED) -> list[str]:
+    """The formatted first ``limit`` problems, then ``FILE: … and N more problems`` when there
+    are more: what a person reads (480,000 unknown keys must not print 118 MB)."""
+    lines = [p.format() for p in problems[:limit]]
+    more = len(problems) - limit
+    if more > 0:
+        where = problems[0].file or "<config>"
+        lines.append(f"{where}: … and {more:,} more problem{'s' if more != 1 else ''}")
+    return lines
+
+
 class ConfigError(SparkEnrichError):
     """A pipeline configuration is invalid; ``problems`` lists every problem found.
+
+    The message lists the first :data:`MAX_LISTED` of them and counts the rest.
 
     Example:
         >>> try:
@@ -158,9 +225,13 @@ class ConfigError(SparkEnrichError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
         count = len(self.problems)
-        lines = "\n".join("  " + p.format().replace("\n", "\n  ") for p in self.problems)
+        lines = "\n".join("  " + line.replace("\n", "\n  ") for line in listed(self.problems))
+        plural = "s" if count != 1 else ""
         super().__init__(
             "CONFIG_INVALID",
-            f"the pipeline configuration has {count} problem{'s' if count != 1 else ''}:\n{lines}",
-            {"problems": [p.to_dict() for p in self.problems]},
+            f"the pipeline configuration has {count:,} problem{plural}:\n{lines}",
+            {
+                "problems": [p.to_dict() for p in self.problems[:MAX_LISTED]],
+                "problem_count": count,
+            },
         )

@@ -272,6 +272,10 @@ def pipeline_reference_markdown(registry: ExecutorRegistry | None = None) -> str
         "is read as YAML, and list entries can be addressed by name "
         "(`sources.engagement.topics=[x]`).",
         '- `on_failure: null` means the policy `null` (not "no value").',
+        "- Limits against hostile files: a file of at most 1 MiB and 100,000 keys and values "
+        "(aliases expanded); names of at most 128 characters; a problem shows the first 80 "
+        "characters of a long value; `validate` lists the first 50 problems of a file and "
+        "counts the rest.",
         "",
     ]
     models: list[type[BaseModel]] = []

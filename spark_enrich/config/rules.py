@@ -6,7 +6,6 @@ the rules that need it are skipped), so one run reports every problem it can fin
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections import defaultdict
@@ -34,7 +33,7 @@ from spark_enrich.config.models import (
     Sink,
     Source,
 )
-from spark_enrich.config.problems import Loc, Problem
+from spark_enrich.config.problems import Loc, Problem, close_match
 from spark_enrich.config.translate import problems_from_validation_error
 from spark_enrich.config.types import location_key
 from spark_enrich.config.yamldoc import Document
@@ -117,10 +116,10 @@ class _Rules:
         self, code: str, problem: str, value: str, names: Sequence[str], loc: Loc, none: str = ""
     ) -> None:
         """``problem`` with ``value``, which is none of ``names``: the closest is suggested."""
-        close = difflib.get_close_matches(value, list(names), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        close = close_match(value, names)  # difflib's, without comparing a 50 MB value
+        hint = f"; did you mean {close!r}?" if close else ""
         allowed = "one of: " + (", ".join(names) or none)
-        self.add(code, problem + hint, loc, value, allowed, close[0] if close else None)
+        self.add(code, problem + hint, loc, value, allowed, close)
 
     def run(self) -> list[Problem]:
         self.unique_names()

@@ -7,16 +7,25 @@ tells tags from keys, and gives the valid keys of the section for "did you mean"
 
 from __future__ import annotations
 
-import difflib
+import functools
 import json
 import types
 import typing
+from collections import Counter
 from dataclasses import replace
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from spark_enrich.config.problems import CODES, Loc, Problem
+from spark_enrich.config.problems import (
+    CODES,
+    MAX_LISTED,
+    SHOWN_CHARS,
+    Loc,
+    Problem,
+    close_match,
+    shorten,
+)
 from spark_enrich.config.yamldoc import Document
 
 _TYPE_ERRORS = {
@@ -98,8 +107,12 @@ def _tag_of(model: type[BaseModel]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def walk(root: Any, loc: Loc) -> tuple[Loc, Any]:
-    """Strip discriminator tags from ``loc``; also return the type found at its end (or None)."""
+    """Strip discriminator tags from ``loc``; also return the type found at its end (or None).
+
+    Cached: a section with thousands of unknown keys walks the same parent for each of them.
+    """
     doc_loc: list[str | int] = []
     tp: Any = root
     for part in loc:
@@ -134,6 +147,15 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _cut_values(msg: str, ctx: dict[str, Any]) -> str:
+    """``msg`` with the long text values it quotes from ``ctx`` cut: a check's message
+    (``'{value}' is not a duration``) must not echo a 50 MB value whole."""
+    for value in ctx.values():
+        if isinstance(value, str) and len(value) > SHOWN_CHARS and value in msg:
+            msg = msg.replace(value, shorten(value))
+    return msg
+
+
 def _type_name(tp: Any) -> str:
     tp = _unwrap(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
@@ -161,6 +183,9 @@ def problems_from_validation_error(
         prefix: where that data sits in the document (``("executors", 0, "params")``).
     """
     problems: list[Problem] = []
+    # Unknown keys per mapping: past MAX_LISTED of them the mapping is no typo, and the
+    # suggestion (difflib against every valid key) is not worth its cost.
+    unknown_in: Counter[Loc] = Counter()
     for error in exc.errors(include_url=False):
         etype = error["type"]
         ctx = error.get("ctx") or {}
@@ -168,7 +193,7 @@ def problems_from_validation_error(
         loc = (*prefix, *rel)
         found = _show(error.get("input"))
         example = ctx.get("example")
-        msg = error["msg"]
+        msg = _cut_values(error["msg"], ctx)
         if etype in CODES:
             code = etype
             allowed = str(ctx.get("allowed", ""))
@@ -208,16 +233,17 @@ def problems_from_validation_error(
                 else []
             )
             key = str(rel[-1])
-            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-            hint = f"; did you mean `{close[0]}`?" if close else ""
+            unknown_in[loc[:-1]] += 1
+            close = close_match(key, valid) if unknown_in[loc[:-1]] <= MAX_LISTED else None
+            hint = f"; did you mean `{close}`?" if close else ""
             problems.append(
                 doc.problem(
                     code,
-                    f"unknown key `{key}`{hint}",
+                    f"unknown key `{shorten(key)}`{hint}",
                     loc,
-                    key,
+                    shorten(key),
                     "one of: " + ", ".join(valid) if valid else "no other keys",
-                    close[0] if close else None,
+                    close,
                     key=True,
                 )
             )

@@ -73,8 +73,32 @@ def _whole_match(pattern: str, message: str, allowed: str) -> Callable[[str], st
     return check
 
 
+MAX_NAME_LENGTH = 128
+"""Longest name (pipeline, source, executor, table, service): a name ends up in paths, metric
+labels and messages, and a 50 MB one must not pass."""
+
+
+def _short_name(value: str) -> str:
+    if len(value) > MAX_NAME_LENGTH:
+        raise PydanticCustomError(
+            "BAD_NAME",
+            "the name is {length} characters long; a name has at most {limit}",
+            {
+                "length": f"{len(value):,}",
+                "limit": MAX_NAME_LENGTH,
+                "allowed": f"at most {MAX_NAME_LENGTH} characters",
+            },
+        )
+    return value
+
+
+NameRef = Annotated[str, AfterValidator(_short_name)]
+"""A name given elsewhere (a registered executor, a declared source): at most
+:data:`MAX_NAME_LENGTH` characters, no pattern."""
+
 Name = Annotated[
     str,
+    AfterValidator(_short_name),
     AfterValidator(
         _whole_match(
             NAME_PATTERN.strip("^$"),
@@ -83,7 +107,7 @@ Name = Annotated[
         )
     ),
 ]
-"""A logical name: ``[a-z0-9_-]+``."""
+"""A logical name: ``[a-z0-9_-]+``, at most :data:`MAX_NAME_LENGTH` characters."""
 
 TopicName = Annotated[
     str,

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from spark_enrich.config.problems import Loc, Problem, format_path
+from spark_enrich.config.problems import Loc, Problem, format_path, shorten
 
-__all__ = ["Document", "Position", "interpolate", "read_document"]
+__all__ = ["MAX_FILE_BYTES", "MAX_VALUES", "Document", "Position", "interpolate", "read_document"]
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,47 @@ _FLOAT_12 = re.compile(
 )
 
 
+MAX_FILE_BYTES = 1024 * 1024
+"""Largest pipeline file read (a pipeline is a few KB). With :data:`MAX_VALUES`, it bounds the
+pure-Python parse of any file to about 2 s of CPU (see docs/benchmarks.md)."""
+MAX_VALUES = 100_000
+"""Values a configuration may expand to (a pipeline has a few hundred)."""
+
+
+class _TooLarge(Exception):
+    """The document is beyond a cap: reading stops, and this one problem is all it reports."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader: YAML 1.1 implicit types, without octal and sexagesimal numbers
-    (see ``_INT_12``)."""
+    (see ``_INT_12``); it stops past :data:`MAX_VALUES` keys and values."""
+
+    composed = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # Counted as they are composed: 480,000 keys must not be parsed (minutes), then built
+        # and validated one by one, for a file that is no pipeline.
+        self.composed += 1
+        if self.composed > MAX_VALUES:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise _TooLarge(
+                Problem(
+                    "FILE_TOO_LARGE",
+                    f"the file holds more than {MAX_VALUES:,} keys and values; "
+                    "a pipeline holds a few hundred",
+                    None,  # the file is filled in by read_document
+                    mark.line + 1,
+                    mark.column + 1,
+                    "(root)",
+                    f"more than {MAX_VALUES:,} keys and values",
+                    f"at most {MAX_VALUES:,} keys and values",
+                )
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -183,8 +221,6 @@ def interpolate(text: str, env: Mapping[str, str]) -> tuple[str, list[tuple[str,
     return result, errors
 
 
-MAX_VALUES = 100_000
-"""Values a configuration may expand to (a pipeline has a few hundred)."""
 _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
@@ -204,10 +240,11 @@ class _Builder:
         self.doc.values[loc] = self.pos(node.start_mark)
         self.built += 1
         if self.built > MAX_VALUES:
-            # Aliases of aliases ("billion laughs") expand exponentially: stop, do not hang.
-            if self.built == MAX_VALUES + 1:
-                self.bad_value(node, loc, f"the document expands to more than {MAX_VALUES} values")
-            return None
+            # Aliases of aliases ("billion laughs") expand exponentially: stop, do not hang. The
+            # rest of the document is not built, so this is the one problem reported: the keys
+            # left unbuilt are not "expected a string, found null".
+            self.bad_value(node, loc, f"the document expands to more than {MAX_VALUES} values")
+            raise _TooLarge(self.doc.problems.pop())
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             self.doc.containers.add(loc)
             if node.tag not in _COLLECTION_TAGS:
@@ -229,7 +266,8 @@ class _Builder:
             # A tag (`!sql`, `!!python/...`) or a tagged value that is not what its tag says
             # (`!!int abc`): the text as written, reported as a problem.
             reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) else None
-            self.bad_value(node, loc, reason or f"{node.tag} cannot read {node.value!r}")
+            reason = reason or f"{node.tag} cannot read {shorten(repr(node.value))}"
+            self.bad_value(node, loc, reason)
             return node.value
         if not isinstance(value, (str, int, float, bool)) and value is not None:
             # `!!binary`, `!!set`, ...: not a value any setting takes.
@@ -240,7 +278,7 @@ class _Builder:
         return value
 
     def bad_value(self, node: yaml.Node, loc: Loc, reason: str) -> None:
-        found = node.value if isinstance(node, yaml.ScalarNode) else ""
+        found = shorten(node.value) if isinstance(node, yaml.ScalarNode) else ""
         found = found or node.tag.rsplit(":", 1)[-1]
         self.doc.problems.append(
             self.doc.problem(
@@ -255,6 +293,7 @@ class _Builder:
     def interpolate(self, value: str, loc: Loc) -> str:
         result, errors = interpolate(value, self.env)
         for code, detail in errors:
+            detail = shorten(detail)
             if code == "ENV_VAR_MISSING":
                 self.doc.problems.append(
                     self.doc.problem(
@@ -314,12 +353,13 @@ class _Builder:
                 self.doc.problems.append(
                     Problem(
                         "DUPLICATE_KEY",
-                        f"key {key!r} appears twice in this mapping (first at line {first.line})",
+                        f"key {shorten(repr(key))} appears twice in this mapping "
+                        f"(first at line {first.line})",
                         self.doc.file,
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,
                         format_path(child),
-                        key,
+                        shorten(key),
                         "each key once",
                     )
                 )
@@ -429,7 +469,24 @@ def _read_file(
             )
         )
         return doc
-    raw = p.read_bytes()
+    with p.open("rb") as stream:  # no more than the cap is read: a 50 GB file is no pipeline
+        raw = stream.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        size = max(p.stat().st_size, len(raw))
+        doc.problems.append(
+            Problem(
+                "FILE_TOO_LARGE",
+                f"the file is {size:,} bytes; a pipeline file may be at most "
+                f"{MAX_FILE_BYTES:,} bytes (1 MiB)",
+                file,
+                None,
+                None,
+                "(root)",
+                f"{size:,} bytes",
+                f"at most {MAX_FILE_BYTES:,} bytes",
+            )
+        )
+        return doc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -459,6 +516,9 @@ def _read_file(
                 return doc
     except yaml.YAMLError as exc:
         doc.problems.append(_yaml_problem(file, exc, text))
+        return doc
+    except _TooLarge as exc:
+        doc.problems[:] = [replace(exc.problem, file=file)]
         return doc
     except RecursionError:
         doc.problems.append(
@@ -499,7 +559,11 @@ def _read_file(
             )
         )
         return doc
-    doc.data = _Builder(doc, env).build(node, ())
+    try:
+        doc.data = _Builder(doc, env).build(node, ())
+    except _TooLarge as exc:
+        doc.problems[:] = [exc.problem]
+        return doc
     apply_overrides(doc, overrides, env)
     return doc
 

@@ -105,8 +105,11 @@ def test_several_files_report_each_and_exit_2_if_any_is_invalid() -> None:
     result = _validate(DEMO, broken)
     assert result.returncode == 2
     assert f"{DEMO}: ok" in result.stdout
-    (line,) = _problem_lines(result.stderr)
-    assert (line["file"], line["code"]) == (broken, "NOT_A_FILE")
+    # A directory has no line and column: `FILE: path: message`, not `FILE:0:0:`.
+    assert f"{broken}: (root): the path is a directory, not a YAML file [NOT_A_FILE]" in (
+        result.stderr.splitlines()
+    )
+    assert ":0:0:" not in result.stderr
 
 
 def test_json_format_for_machines() -> None:
@@ -207,3 +210,80 @@ def test_validation_itself_imports_no_pyspark() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def _flood(tmp_path: Path, keys: int, name: str) -> str:
+    """The valid base file plus ``keys`` unknown keys of 200 characters each."""
+    text = (VALID / "base.yaml").read_text(encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(text + "".join(f"{'q' * 195}{i:05d}: 1\n" for i in range(keys)), "utf-8")
+    return str(path)
+
+
+def _status(stderr: str) -> str:
+    """stderr without the runner's own last line (exit code, JVM)."""
+    return stderr.rstrip("\n").rsplit("\n", 1)[0] + "\n"
+
+
+def test_validate_lists_50_problems_then_counts_the_rest(tmp_path: Path) -> None:
+    # 480,000 unknown keys printed 118 MB: the output is bounded whatever the input's size.
+    outputs = {}
+    for keys in (1_000, 3_000):
+        path = _flood(tmp_path, keys, f"flood{keys}.yaml")
+        result = _validate(path)
+        assert result.returncode == 2
+        stderr = _status(result.stderr)
+        lines = _problem_lines(stderr)
+        assert len(lines) == 50
+        assert {m["code"] for m in lines} == {"UNKNOWN_KEY"}
+        assert [int(m["line"]) for m in lines] == sorted(int(m["line"]) for m in lines)
+        tail = stderr.splitlines()[-2:]
+        assert tail == [f"{path}: … and {keys - 50:,} more problems", f"{keys:,} problems found"]
+        outputs[keys] = stderr.replace(path, "FILE")
+    assert len(outputs[3_000].encode()) < 32_000
+    # Three times the keys, the same output but for the counts and line numbers' digits.
+    assert abs(len(outputs[3_000]) - len(outputs[1_000])) < 10
+
+
+def test_json_lists_50_problems_with_the_total_count(tmp_path: Path) -> None:
+    path = _flood(tmp_path, 3_000, "flood.yaml")
+    result = _validate("--format", "json", DEMO, path)
+    assert result.returncode == 2
+    report = json.loads(result.stdout)
+    demo, flood = report["files"]
+    assert (demo["problem_count"], demo["problems"]) == (0, [])
+    assert flood["problem_count"] == 3_000
+    assert len(flood["problems"]) == 50
+    assert {p["code"] for p in flood["problems"]} == {"UNKNOWN_KEY"}
+    assert len(result.stdout.encode()) < 40_000
+
+
+def test_a_huge_file_is_one_short_problem(tmp_path: Path) -> None:
+    # A 5 MB invalid value stands for the issue's 50 MB one: both are over the 1 MiB cap.
+    text = (VALID / "base.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "huge.yaml"
+    path.write_text(text.replace("chunk: 1d", "chunk: " + "x" * 5_000_000), encoding="utf-8")
+    result = _validate(str(path))
+    assert result.returncode == 2
+    stderr = _status(result.stderr)
+    assert f"{path}: (root): the file is {path.stat().st_size:,} bytes" in stderr
+    assert "[FILE_TOO_LARGE]" in stderr
+    assert len(stderr.encode()) < 1_000
+
+
+def test_run_lists_50_problems_too(tmp_path: Path) -> None:
+    # `run` validates before Spark starts and prints the same bounded list.
+    path = _flood(tmp_path, 1_000, "flood.yaml")
+    result = subprocess.run(
+        [CLI, "run", path, "--mode", "batch"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert len(_problem_lines(result.stderr)) == 50
+    assert re.fullmatch(
+        rf"{re.escape(path)}: … and [\d,]+ more problems", result.stderr.splitlines()[-1]
+    )
+    assert len(result.stderr.encode()) < 32_000
