@@ -87,6 +87,13 @@ def _exactly_one(model: BaseModel, first: str, second: str, code: str) -> None:
         )
 
 
+_KEY_COLUMN_DESCRIPTION = (
+    "Top-level column holding each record's key (the Kafka key an archive kept): dead letters "
+    "carry it as `kafka_key`, as they carry a Kafka record's key; a BINARY column as is, any "
+    "other type as the UTF-8 bytes of its text. Null = no key."
+)
+
+
 class KafkaSource(_Model):
     """Events from Kafka topics, read with Spark's Kafka source."""
 
@@ -143,6 +150,11 @@ class DeltaSource(_Model):
         default=None,
         description="Column holding the raw payload to decode; null when rows are already typed.",
     )
+    key_column: str | None = Field(
+        default=None,
+        min_length=1,
+        description=_KEY_COLUMN_DESCRIPTION,
+    )
     date_column: str | None = Field(
         default=None, description="Date column that batch runs and backfills filter on."
     )
@@ -176,6 +188,11 @@ class FilesSource(_Model):
     payload_column: str | None = Field(
         default=None,
         description="Column holding the raw payload to decode; null when rows are already typed.",
+    )
+    key_column: str | None = Field(
+        default=None,
+        min_length=1,
+        description=_KEY_COLUMN_DESCRIPTION,
     )
 
 
