@@ -69,9 +69,7 @@ def test_batch_dead_letters_carry_the_archive_key(spark: SparkSession, tmp_path:
     )
 
 
-def test_a_stream_of_the_archive_carries_the_same_keys(
-    spark: SparkSession, tmp_path: Path
-) -> None:
+def test_a_stream_of_the_archive_carries_the_same_keys(spark: SparkSession, tmp_path: Path) -> None:
     _write_keyed_archive(spark, tmp_path)
     pipeline = _keyed_pipeline(spark, tmp_path)
     pipeline.run_stream(source="archive", available_now=True)
