@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+from pyspark.sql.types import BinaryType
 
 from spark_enrich.columns import HEADERS_TYPE, META, SOURCE_FIELDS
 from spark_enrich.decode import PAYLOAD
@@ -62,9 +63,15 @@ def table_envelope(
     payload_column: str | None,
     version: int | None = None,
     file: Column | None = None,
+    key_column: str | None = None,
 ) -> DataFrame:
     """Envelope of a Delta/files frame: a payload column as is, or the whole row as JSON;
-    ``file`` is the data file each row was read from (part of its dead-letter id)."""
+    ``file`` is the data file each row was read from (part of its dead-letter id);
+    ``key_column`` holds each row's record key, carried like a Kafka key.
+
+    Raises:
+        PipelineRunError: ``SOURCE_COLUMN_MISSING`` when ``key_column`` is not a column.
+    """
     data_columns = [c for c in rows.columns if c != "_metadata"]
     if payload_column:
         payload = F.col(payload_column).cast("string")
@@ -74,7 +81,7 @@ def table_envelope(
         # Set per batch by process_batch: monotonically_increasing_id() is batch-only.
         F.lit(None).cast("bigint").alias("row_id"),
         payload.cast("binary").alias("raw"),
-        F.lit(None).cast("binary").alias("kafka_key"),
+        _record_key(rows, key_column, source_name).alias("kafka_key"),
         F.lit(None).cast(HEADERS_TYPE).alias("kafka_headers"),
         source_struct(
             name=F.lit(source_name),
@@ -85,6 +92,29 @@ def table_envelope(
         ).alias("source"),
     )
     return rows.select(payload.alias(PAYLOAD), meta.alias(META))
+
+
+def _record_key(rows: DataFrame, key_column: str | None, source_name: str) -> Column:
+    """The BINARY record key of a table row, as Kafka gives it: the column's bytes, or the
+    UTF-8 bytes of its text (what a producer sending that text as the key would have sent)."""
+    if key_column is None:
+        return F.lit(None).cast("binary")
+    types = {f.name: f.dataType for f in rows.schema.fields if f.name != "_metadata"}
+    # Spark resolves column names case-insensitively (as it does payload_column's).
+    name = next((n for n in types if n == key_column), None) or next(
+        (n for n in types if n.lower() == key_column.lower()), None
+    )
+    if name is None:
+        raise PipelineRunError(
+            "SOURCE_COLUMN_MISSING",
+            f"Source {source_name!r}: key_column {key_column!r} is not a column of the source; "
+            f"its columns are {', '.join(sorted(types))}.",
+            {"source": source_name, "column": key_column, "columns": sorted(types)},
+        )
+    column = F.col(ident(name))
+    if isinstance(types[name], BinaryType):
+        return column
+    return column.cast("string").cast("binary")
 
 
 def kafka_options(source: Any) -> dict[str, str]:
@@ -199,6 +229,7 @@ def read_batch(
         payload_column=getattr(source, "payload_column", None),
         version=version,
         file=F.col("_metadata.file_path"),
+        key_column=getattr(source, "key_column", None),
     )
 
 
@@ -228,6 +259,7 @@ def read_stream(spark: SparkSession, source: Any) -> DataFrame:
             # Delta's streaming source has no _metadata column (delta-io/delta#2014); the
             # file name, evaluated right above its scan, gives rows the ids a batch read does.
             file=F.input_file_name(),
+            key_column=getattr(source, "key_column", None),
         )
     raise PipelineRunError(
         "SOURCE_NOT_STREAMABLE",

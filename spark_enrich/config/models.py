@@ -88,6 +88,18 @@ def _exactly_one(model: BaseModel, first: str, second: str, code: str) -> None:
         )
 
 
+_PAYLOAD_COLUMN_DESCRIPTION = (
+    "Column holding the raw payload to decode: STRING, or BINARY holding the text (cast to "
+    "STRING; its bytes are the dead letter's `raw_payload`). Null when rows are already typed: "
+    "each row's columns are decoded as one JSON object."
+)
+_KEY_COLUMN_DESCRIPTION = (
+    "Top-level column holding each record's key (the Kafka key an archive kept): dead letters "
+    "carry it as `kafka_key`, as they carry a Kafka record's key; a BINARY column as is, any "
+    "other type as the UTF-8 bytes of its text. Null = no key."
+)
+
+
 class KafkaSource(_Model):
     """Events from Kafka topics, read with Spark's Kafka source."""
 
@@ -142,7 +154,12 @@ class DeltaSource(_Model):
     )
     payload_column: str | None = Field(
         default=None,
-        description="Column holding the raw payload to decode; null when rows are already typed.",
+        description=_PAYLOAD_COLUMN_DESCRIPTION,
+    )
+    key_column: str | None = Field(
+        default=None,
+        min_length=1,
+        description=_KEY_COLUMN_DESCRIPTION,
     )
     date_column: str | None = Field(
         default=None, description="Date column that batch runs and backfills filter on."
@@ -176,7 +193,12 @@ class FilesSource(_Model):
     format: Literal["json", "parquet"] = Field(default="json", description="File format.")
     payload_column: str | None = Field(
         default=None,
-        description="Column holding the raw payload to decode; null when rows are already typed.",
+        description=_PAYLOAD_COLUMN_DESCRIPTION,
+    )
+    key_column: str | None = Field(
+        default=None,
+        min_length=1,
+        description=_KEY_COLUMN_DESCRIPTION,
     )
 
 

@@ -124,6 +124,7 @@ class _Rules:
     def run(self) -> list[Problem]:
         self.unique_names()
         self.kafka_sources()
+        self.table_sources()
         self.decoding_fields()
         self.executors()
         self.output_columns()
@@ -229,6 +230,22 @@ class _Rules:
                         "any other kafka.* option",
                         key=True,
                     )
+
+    def table_sources(self) -> None:
+        for i, source in enumerate(self.s.sources or ()):
+            if not isinstance(source, DeltaSource | FilesSource) or source.key_column is None:
+                continue
+            # Spark resolves column names case-insensitively: `Value` is the column `value`.
+            if (source.payload_column or "").lower() == source.key_column.lower():
+                self.add(
+                    "BAD_VALUE",
+                    f"key_column {source.key_column!r} is the payload column; the key is "
+                    "another column of the archive (Kafka's record key, stored beside the value)",
+                    ("sources", i, "key_column"),
+                    source.key_column,
+                    f"a column other than payload_column {source.payload_column!r}, or null",
+                    "key_column: key",
+                )
 
     def decoding_fields(self) -> None:
         decoding = self.s.decoding

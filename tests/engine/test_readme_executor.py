@@ -205,3 +205,30 @@ def test_readme_executor_package_runs_by_name(spark: SparkSession, tmp_path: Pat
         actual.select(*expected.columns), expected, ignore_row_order=True, ignore_nullable=True
     )
     assert {r["_executor"] for r in actual.select("_executor").collect()} == {"reactions"}
+
+
+def test_readme_dependency_is_met_by_the_installed_engine(tmp_path: Path) -> None:
+    """The README: install the engine, then the package; pip finds ``spark-enrich`` met and
+    asks no index for it (``--no-index`` would fail the install if it did)."""
+    if not _can_build_wheels():
+        pytest.skip("setuptools cannot build the package's metadata without build isolation")
+    module_file, code, toml = readme_blocks()
+    assert 'dependencies = ["spark-enrich"]' in toml
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / module_file).write_text(code, encoding="utf-8")
+    (package / "pyproject.toml").write_text(toml, encoding="utf-8")
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-index",
+            "--no-build-isolation", "--report", str(report), str(package),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    installs = json.loads(report.read_text(encoding="utf-8"))["install"]
+    assert [item["metadata"]["name"] for item in installs] == ["reactions-executor"]
