@@ -22,9 +22,11 @@ from corpus import CASES, FILTERED, OUTPUT, Case
 from deadletter_kit import produce, registry, write_pipeline
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, StructType
 
 from spark_enrich import Pipeline
 from spark_enrich.accounting import RunReport
+from spark_enrich.metrics import METRICS_SCHEMA
 from spark_enrich.testing.kafka import LocalKafkaBroker
 
 NOTES = [
@@ -247,3 +249,12 @@ def test_a_metrics_table_that_cannot_take_the_rows_never_fails_the_data_path(
     assert len(failures) == 1 and failures[0].levelno == logging.ERROR
     assert str(metrics) in failures[0].getMessage()
     assert spark.read.format("delta").load(str(metrics)).count() == 1  # nothing appended
+
+
+def test_the_readme_names_every_metrics_column() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("Delta metrics table") :][:1200]
+    executors = METRICS_SCHEMA["executors"].dataType
+    assert isinstance(executors, ArrayType) and isinstance(executors.elementType, StructType)
+    names = [*METRICS_SCHEMA.fieldNames(), *executors.elementType.fieldNames()]
+    assert [n for n in names if f"`{n}`" not in section] == []
