@@ -272,7 +272,9 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
     # After the syntax checks: a document that is not JSON is a decode error whatever it holds.
     checks.append(
         (
-            payload.contains("\\u") & _escapes(payload).rlike(_LONE_SURROGATE),
+            # Two substring searches first: only text with a \uD... escape pays for the regex.
+            (payload.contains("\\ud") | payload.contains("\\uD"))
+            & _escapes(payload).rlike(_LONE_SURROGATE),
             Reason.SCHEMA_MISMATCH,
             _lone_surrogate_message(payload),
         )
