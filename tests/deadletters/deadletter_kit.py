@@ -29,6 +29,7 @@ CONTRACT_DDL = (
     "event_id STRING, event_type STRING, user_id STRING, event_time TIMESTAMP, pin_id STRING, "
     "dwell INT"
 )
+PARITY_COLUMNS = ["reason", "message", "executor", "executor_version", "event_type", "raw_payload"]
 
 
 def _normalise(df: DataFrame) -> DataFrame:
