@@ -33,6 +33,14 @@ _ANY_OBJECT = "MAP<STRING, STRING>"
 # ISO-8601 with optional 'T', fraction and zone; explicit so that Spark's special strings
 # ('now', 'yesterday', 'epoch') never parse: they would make decoding depend on the clock.
 ISO_TIMESTAMP = "yyyy-MM-dd['T'][' ']HH:mm:ss[.SSSSSS][.SSS][XXX]"
+_BOM = "\ufeff"
+_MAX_NESTING = 1000
+_HEX = "[0-9a-fA-F]"
+_HIGH = rf"\\u[dD][89abAB]{_HEX}{{2}}"
+_LOW = rf"\\u[dD][c-fC-F]{_HEX}{{2}}"
+# A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or a low one not preceded by a
+# high one. Spark's JSON parser turns either into a Java string that UTF-8 encodes as '?'.
+_LONE_SURROGATE = rf"{_HIGH}(?!{_LOW})|(?<!{_HIGH}){_LOW}"
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,79 @@ def _json_path(name: str) -> str:
     return f"$['{name}']" if not name.isidentifier() else f"$.{name}"
 
 
+def _not_an_object(payload: Column) -> Column:
+    """Why a payload is not a JSON object: not valid JSON at all, or which other JSON value.
+
+    Parsed strictly (``try_parse_json`` refuses ``NaN``, single quotes, trailing commas), and
+    only for the rows that failed: invalid JSON is never called a valid non-object."""
+    kind = F.schema_of_variant(F.try_parse_json(payload))
+    expected = "; a JSON object was expected"
+    return (
+        # json_array_length first: it also knows arrays nested deeper than try_parse_json takes.
+        F.when(
+            F.json_array_length(payload).isNotNull() | kind.startswith("ARRAY"),
+            F.lit(f"payload is a JSON array{expected}"),
+        )
+        .when(
+            kind.isin("BIGINT", "DOUBLE") | kind.startswith("DECIMAL"),
+            F.lit(f"payload is a JSON number{expected}"),
+        )
+        .when(kind == "STRING", F.lit(f"payload is a JSON string{expected}"))
+        .when(kind == "BOOLEAN", F.lit(f"payload is a JSON boolean{expected}"))
+        .when(kind == "VOID", F.lit(f"payload is JSON null{expected}"))
+        .otherwise(F.concat(_invalid_json(payload), _snippet(payload)))
+    )
+
+
+def _invalid_json(payload: Column) -> Column:
+    """The start of the message for text no JSON parser here takes. Jackson also refuses valid
+    JSON nested deeper than its limit (1,000 levels): with that many brackets, say so."""
+    brackets = F.length(F.regexp_replace(payload, r"[^\[{]", ""))
+    return F.when(
+        brackets >= _MAX_NESTING,
+        F.lit("payload is not valid JSON, or nests deeper than the JSON parser accepts: "),
+    ).otherwise(F.lit("payload is not valid JSON: "))
+
+
+def _json_value(payload: Column, path: str, text: Column) -> Column:
+    """``text`` (a field's value as ``get_json_object`` gives it, unquoted) with its JSON type,
+    so that ``"5000"`` reads as the string it is: ``the string "5000"``, ``the number 1.5``."""
+    kind = F.schema_of_variant(F.try_variant_get(F.try_parse_json(payload), path, "variant"))
+    shown = _snippet(text)
+    return (
+        F.when(kind == "STRING", F.concat(F.lit('the string "'), shown, F.lit('"')))
+        .when(
+            kind.isin("BIGINT", "DOUBLE") | kind.startswith("DECIMAL"),
+            F.concat(F.lit("the number "), shown),
+        )
+        .when(kind == "BOOLEAN", F.concat(F.lit("the boolean "), shown))
+        .when(kind.startswith("ARRAY"), F.concat(F.lit("an array "), shown))
+        .when(kind.startswith("OBJECT"), F.concat(F.lit("an object "), shown))
+        .otherwise(shown)
+    )
+
+
+def _escapes(payload: Column) -> Column:
+    """``payload`` with every escaped backslash (``\\\\``) replaced by two other characters, so
+    that each remaining backslash starts an escape: ``\\\\ud800`` is the text ``\\ud800``, not
+    a surrogate. Positions are unchanged. Pairs are taken from the left, as a JSON parser does."""
+    return F.regexp_replace(payload, r"\\\\", "__")
+
+
+def _lone_surrogate_message(payload: Column) -> Column:
+    escapes = _escapes(payload)
+    at = F.regexp_instr(escapes, F.lit(_LONE_SURROGATE))
+    # The text before the escape usually names the field: '…"user_id": "\ud800'.
+    near = payload.substr(F.greatest(at - 24, F.lit(1)), F.least(at, F.lit(25)) + 5)
+    return F.concat(
+        F.lit("payload holds a lone UTF-16 surrogate escape "),
+        F.regexp_extract(escapes, _LONE_SURROGATE, 0),
+        F.lit(" (near …"),
+        near,
+        F.lit("): half of a surrogate pair is no character; Spark would store it as '?'"),
+    )
+
+
 def decode(envelope: DataFrame, spec: DecodeSpec) -> DataFrame:
     """Decode the envelope's ``_se_payload`` JSON into the schema's columns.
 
@@ -167,12 +248,17 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
             F.lit("payload is not valid UTF-8"),
         ),
         (
+            suspect & payload.startswith(_BOM),
+            Reason.DECODE_ERROR,
+            F.lit(
+                "payload starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON does "
+                "not allow; produce it without one"
+            ),
+        ),
+        (
             suspect & F.json_object_keys(payload).isNull(),
             Reason.DECODE_ERROR,
-            F.when(
-                F.json_array_length(payload).isNotNull(),
-                F.lit("payload is a JSON array; a JSON object was expected"),
-            ).otherwise(F.concat(F.lit("payload is not a JSON object: "), _snippet(payload))),
+            _not_an_object(payload),
         ),
         (
             # The JSON functions above accept what from_json rejects (unescaped control
@@ -180,9 +266,19 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
             # first field below. Parsing values as text fails on syntax only, never on types.
             suspect & F.from_json(payload, _ANY_OBJECT).isNull(),
             Reason.DECODE_ERROR,
-            F.concat(F.lit("payload is not valid JSON: "), _snippet(payload)),
+            F.concat(_invalid_json(payload), _snippet(payload)),
         ),
     ]
+    # After the syntax checks: a document that is not JSON is a decode error whatever it holds.
+    checks.append(
+        (
+            # Two substring searches first: only text with a \uD... escape pays for the regex.
+            (payload.contains("\\ud") | payload.contains("\\uD"))
+            & _escapes(payload).rlike(_LONE_SURROGATE),
+            Reason.SCHEMA_MISMATCH,
+            _lone_surrogate_message(payload),
+        )
+    )
     for f in spec.schema.fields:
         found = F.get_json_object(payload, _json_path(f.name))
         checks.append(
@@ -191,7 +287,7 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
                 Reason.SCHEMA_MISMATCH,
                 F.concat(
                     F.lit(f"field {f.name!r}: expected {_type_name(f.dataType)}, found "),
-                    _snippet(found),
+                    _json_value(payload, _json_path(f.name), found),
                 ),
             )
         )

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql.types import (
+    ArrayType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from spark_enrich.accounting import BatchReport
 from spark_enrich.delta_commit import with_conflict_retry
@@ -14,6 +24,65 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger("spark_enrich.metrics")
+
+COUNTS = (
+    "source_rows",
+    "routed",
+    "unrouted",
+    "unrouted_dead_lettered",
+    "output",
+    "filtered",
+    "dead_lettered",
+    "outside_range",
+    "sink_rows_added",
+    "dead_letters_written",
+)
+"""The per-batch counts of a :class:`BatchReport`, one BIGINT column each."""
+EXECUTOR_COUNTS = ("input", "filtered", "output", "dead_lettered", "outside_range")
+
+METRICS_SCHEMA = StructType(
+    [
+        StructField("pipeline", StringType()),
+        StructField("run_id", StringType()),
+        StructField("batch_id", LongType()),
+        StructField("chunk", StringType()),
+        StructField("recorded_at", TimestampType()),
+        *(StructField(name, LongType()) for name in COUNTS),
+        StructField("decode_dead_lettered", MapType(StringType(), LongType())),
+        StructField(
+            "executors",
+            ArrayType(
+                StructType(
+                    [
+                        StructField("executor", StringType()),
+                        StructField("version", StringType()),
+                        *(StructField(name, LongType()) for name in EXECUTOR_COUNTS),
+                    ]
+                )
+            ),
+        ),
+    ]
+)
+"""The metrics table: one row per batch (micro-batch, batch run, backfill chunk). Explicit, so
+that a row whose ``chunk`` is null (every run but a backfill) or whose lists are empty is written
+like any other: Spark cannot infer a type from a None."""
+
+
+def metrics_row(report: BatchReport, recorded_at: datetime) -> tuple[Any, ...]:
+    """``report`` as a row of :data:`METRICS_SCHEMA`."""
+    return (
+        report.pipeline,
+        report.run_id,
+        report.batch_id,
+        report.chunk,
+        recorded_at,
+        *(int(getattr(report, name)) for name in COUNTS),
+        dict(report.decode_dead_lettered),
+        [
+            (e.executor, e.version, *(int(getattr(e, name)) for name in EXECUTOR_COUNTS))
+            for e in report.executors
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -24,17 +93,28 @@ class MetricsSink:
     path: str | None = None
 
     def emit(self, spark: SparkSession, report: BatchReport) -> None:
-        """Record ``report``; a metrics failure is logged, never fails the pipeline."""
+        """Record ``report``; a metrics failure is logged as an error, never fails the pipeline."""
         if self.kind == "none":
             return
         if self.kind == "log":
             log.info("batch %s", report.to_json())
             return
         try:
-            record = {**report.to_dict(), "executors": json.dumps(report.to_dict()["executors"])}
-            record["decode_dead_lettered"] = json.dumps(report.decode_dead_lettered)
-            frame = spark.createDataFrame([record])
+            row = metrics_row(report, datetime.now(timezone.utc))
+            frame = spark.createDataFrame([row], METRICS_SCHEMA)
+            # mergeSchema: a table written before a column was added still takes new rows.
             writer = frame.write.format("delta").mode("append").option("mergeSchema", "true")
             with_conflict_retry(lambda: writer.save(str(self.path)), what="metrics append")
-        except Exception:  # metrics must never stop the data path
-            log.exception("could not write metrics to %s", self.path)
+        except Exception as exc:  # metrics must never stop the data path
+            # Loud, with the cause: a quiet line here once hid that no run wrote metrics.
+            log.error(
+                "METRICS_WRITE_FAILED: the metrics of batch %s of pipeline %r (run %s) were not "
+                "written to %s; the batch's sink and dead letters are not affected. A table "
+                "of another schema at that path (an older layout) needs a new path. Cause: %s",
+                report.batch_id,
+                report.pipeline,
+                report.run_id,
+                self.path,
+                exc,
+                exc_info=True,
+            )

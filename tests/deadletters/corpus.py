@@ -59,6 +59,11 @@ def sized(event_id: str, size: int) -> bytes:
     return payload
 
 
+def surrogate(event_id: str, escaped_user_id: str) -> bytes:
+    """A valid event whose ``user_id`` is written with the JSON escapes ``escaped_user_id``."""
+    return js(event(event_id, user_id="USER")).replace(b'"USER"', f'"{escaped_user_id}"'.encode())
+
+
 def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -103,9 +108,12 @@ CASES: list[Case] = [
         "unescaped control character in a string",
     ),
     Case(nested(1500).encode(), "decode_error", "deeply nested arrays, nothing else"),
+    Case(js(event("nan-1")).replace(b"1200", b"NaN"), "decode_error", "NaN, not a JSON number"),
+    Case(b"\xef\xbb\xbf" + js(event("bom-1")), "decode_error", "UTF-8 byte order mark first"),
     # --- JSON objects with the wrong shape ---
     Case(js(event("type-1", dwell_ms="abc")), "schema_mismatch", "text where BIGINT expected"),
     Case(js(event("type-2", dwell_ms=1.5)), "schema_mismatch", "fraction where BIGINT expected"),
+    Case(js(event("type-4", dwell_ms="5000")), "schema_mismatch", "number as a JSON string"),
     Case(
         js(event("type-3")).replace(b"1200", b"123456789012345678901234567890"),
         "schema_mismatch",
@@ -121,6 +129,17 @@ CASES: list[Case] = [
         "decode_error",
         "junk nested deeper than any parser accepts, in an unknown field",
     ),
+    # --- UTF-16 surrogate escapes: a lone one has no UTF-8 form (Spark would store '?') ---
+    Case(surrogate("sur-1", r"\ud800"), "schema_mismatch", "lone high surrogate escape"),
+    Case(surrogate("sur-2", r"\udfff"), "schema_mismatch", "lone low surrogate escape"),
+    Case(surrogate("sur-3", r"x\udc00\ud800y"), "schema_mismatch", "surrogates in wrong order"),
+    Case(
+        js(event("sur-4", note="NOTE")).replace(b"NOTE", rb"\uDBFF"),
+        "schema_mismatch",
+        "lone surrogate escape in an unknown field",
+    ),
+    Case(surrogate("sur-ok-1", r"\ud83d\ude00"), OUTPUT, "a surrogate pair (an emoji) is fine"),
+    Case(surrogate("sur-ok-2", r"\\ud800"), OUTPUT, "an escaped backslash, then text ud800"),
     Case(without("miss-id", "event_id"), "missing_required", "no event id"),
     Case(js(event("miss-user", user_id=None)), "missing_required", "user id null"),
     Case(without("miss-time", "event_time"), "missing_required", "no event time"),

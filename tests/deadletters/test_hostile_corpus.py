@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from corpus import CASES, FILTERED, OUTPUT, Case
-from deadletter_kit import PARITY_COLUMNS, load, produce, write_archive, write_pipeline
+from corpus import CASES, FILTERED, OUTPUT, TRUNCATED, Case
+from deadletter_kit import load, produce, write_archive, write_pipeline
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_enrich.accounting import RunReport
 from spark_enrich.testing.kafka import LocalKafkaBroker
+from spark_enrich.testing.parity import assert_dead_letter_parity
 
 
 @dataclass
@@ -172,12 +173,8 @@ def test_stream_sink_holds_each_output_event_once(stream: Outcome) -> None:
 
 @pytest.mark.kafka
 def test_batch_and_stream_write_the_same_dead_letters(batch: Outcome, stream: Outcome) -> None:
-    assert_df_equality(
-        batch.dead.select(*PARITY_COLUMNS),
-        stream.dead.select(*PARITY_COLUMNS),
-        ignore_row_order=True,
-        ignore_nullable=True,
-    )
+    # Their ids, times, run ids and source coordinates differ; what went wrong, where, does not.
+    assert_dead_letter_parity(batch.dead, stream.dead, messages=True)
 
 
 def test_batch_dead_letters_carry_table_coordinates(batch: Outcome, tmp_path: Path) -> None:
@@ -228,6 +225,50 @@ def test_batch_dead_letter_messages_name_the_problem(batch: Outcome) -> None:
         'payload is not valid JSON: {"event_id": "ctrl-1"'
     )
     assert message("an empty JSON array") == "payload is a JSON array; a JSON object was expected"
-    assert message("text where BIGINT expected") == "field 'dwell_ms': expected BIGINT, found abc"
+    found = "field 'dwell_ms': expected BIGINT, found "
+    assert message("text where BIGINT expected") == found + 'the string "abc"'
+    assert message("number as a JSON string") == found + 'the string "5000"'
+    assert message("fraction where BIGINT expected") == found + "the number 1.5"
+    assert message("nested arrays where BIGINT expected").startswith(found + "an array [[[")
+    # Invalid JSON is called invalid, never "not a JSON object".
+    for note in ("truncated JSON", "NaN, not a JSON number", "plain text", "trailing comma"):
+        assert message(note).startswith("payload is not valid JSON: "), note
+    assert message("truncated JSON") == f"payload is not valid JSON: {TRUNCATED.decode()}"
+    assert message("UTF-8 byte order mark first").startswith(
+        "payload starts with a UTF-8 byte order mark"
+    )
+    # Valid JSON that is not an object says which JSON value it is.
+    assert message("a JSON number") == "payload is a JSON number; a JSON object was expected"
+    assert message("a JSON string") == "payload is a JSON string; a JSON object was expected"
+    assert message("JSON null") == "payload is JSON null; a JSON object was expected"
+    # Valid, but deeper than the parser's limit: the message cannot tell which, and says both.
+    for note in (
+        "deeply nested arrays, nothing else",
+        "junk nested deeper than any parser accepts, in an unknown field",
+    ):
+        assert message(note).startswith(
+            "payload is not valid JSON, or nests deeper than the JSON parser accepts: "
+        ), note
+    lone = "payload holds a lone UTF-16 surrogate escape "
+    assert message("lone high surrogate escape").startswith(lone + "\\ud800 (near …")
+    assert '"user_id": "\\ud800' in message("lone high surrogate escape")
+    assert message("lone low surrogate escape").startswith(lone + "\\udfff")
+    assert message("surrogates in wrong order").startswith(lone + "\\udc00")
+    assert message("lone surrogate escape in an unknown field").startswith(lone + "\\uDBFF")
     assert message("one byte over the limit") == "payload is 4097 bytes; the limit is 4096"
     assert "clicks cannot handle pin boom" in message("the executor raises on it")
+
+
+def test_batch_keeps_surrogate_pairs_and_escaped_backslashes_as_written(
+    spark: SparkSession, batch: Outcome
+) -> None:
+    # A valid pair decodes to its one character; "\\ud800" is the six characters \ud800.
+    expected = spark.createDataFrame(
+        [("sur-ok-1", "\U0001f600"), ("sur-ok-2", "\\ud800")], "event_id STRING, user_id STRING"
+    )
+    assert_df_equality(
+        batch.sink.where(F.col("event_id").startswith("sur-ok-")).select("event_id", "user_id"),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
