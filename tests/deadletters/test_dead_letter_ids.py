@@ -90,3 +90,27 @@ def test_a_retried_batch_stores_the_dead_letters_its_first_attempt_did_not_have(
     reasons = {r["reason"] for r in second.dead_letters().select("reason").collect()}
     assert reasons == {"decode_error", "executor_error"}
     assert [r["event_id"] for r in second.output().select("event_id").collect()] == ["ok-1"]
+
+
+def test_identical_bad_payloads_in_one_file_are_two_dead_letters_with_distinct_ids(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    pipeline = load(write_pipeline(tmp_path), spark)
+    write_archive(spark, tmp_path, [TRUNCATED, GOOD, TRUNCATED])  # one data file
+    files = spark.read.format("delta").load(str(tmp_path / "raw")).inputFiles()
+    assert len(files) == 1
+
+    (first,) = pipeline.run_batch().batches
+    assert (first.dead_lettered, first.dead_letters_written) == (2, 2)
+    rows = pipeline.dead_letters().select("dead_letter_id", "raw_payload", "source.file").collect()
+    assert [bytes(r["raw_payload"]) for r in rows] == [TRUNCATED, TRUNCATED]
+    assert len({r["dead_letter_id"] for r in rows}) == 2
+
+    # The same file processed again, as a batch and as a stream: the same two ids, nothing new.
+    source = pipeline.config.source("archive")
+    again = process_batch(pipeline.plan, read_batch(spark, source), batch_id=99, txn=None)
+    assert (again.dead_lettered, again.dead_letters_written) == (2, 0)
+    stream = pipeline.run_stream(source="archive", available_now=True)
+    assert (stream.total("dead_lettered"), stream.total("dead_letters_written")) == (2, 0)
+    ids = [r["dead_letter_id"] for r in pipeline.dead_letters().collect()]
+    assert sorted(ids) == sorted(r["dead_letter_id"] for r in rows)
