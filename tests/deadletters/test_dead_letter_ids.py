@@ -188,3 +188,24 @@ def test_a_replayed_batch_already_in_the_sink_changes_neither_table(
     assert (report.dead_letters_written, report.sink_rows_added) == (0, 0)
     assert _reasons(second) == {TRUNCATED.decode(): "decode_error"}
     assert _sink_ids(second) == ["boom-1", "ok-1"]
+
+
+def test_a_dead_letter_table_written_before_the_transaction_columns_gets_them(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    from pyspark.sql.types import StructType
+
+    from spark_enrich.columns import DEAD_LETTER_DDL
+    from spark_enrich.decode import parse_schema
+
+    older = StructType(
+        [f for f in parse_schema(DEAD_LETTER_DDL) if f.name not in ("txn_app_id", "txn_version")]
+    )
+    spark.createDataFrame([], older).write.format("delta").save(str(tmp_path / "dead"))
+    pipeline = load(write_pipeline(tmp_path), spark)
+    write_archive(spark, tmp_path, [GOOD, TRUNCATED])
+    (report,) = pipeline.run_batch().batches
+    assert report.dead_letters_written == 1
+    letters = pipeline.dead_letters()
+    assert letters.columns == [*older.fieldNames(), "txn_app_id", "txn_version"]
+    assert [r["reason"] for r in letters.collect()] == ["decode_error"]
