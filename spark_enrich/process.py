@@ -270,7 +270,7 @@ def _write(
     # outcome — or not: its dead letters replace the first attempt's, then its sink commit.
     retry = txn is not None and plan.dead_letters.written_by(spark, txn)
     if txn is not None and (report.dead_lettered or retry) and plan.sink.committed(spark, txn):
-        log.warning(
+        log.info(
             "batch %s of pipeline %r is in the sink already (%s): not written again",
             batch_id,
             plan.name,
