@@ -71,5 +71,9 @@ DEAD_LETTER_DDL = ", ".join(
         "run_id STRING",
         "replayed_at TIMESTAMP",
         "replay_run_id STRING",
+        # The idempotent write that stored the row (a stream's micro-batch, a batch run of a
+        # Delta source): a retry of that write supersedes them (see DeadLetterTable.write).
+        "txn_app_id STRING",
+        "txn_version BIGINT",
     ]
 )

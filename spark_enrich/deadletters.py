@@ -1,17 +1,34 @@
 """Dead letters: every row the pipeline cannot turn into output, with its raw payload, the
-reason, the executor and the source coordinates, in a Delta table — idempotently."""
+reason, the executor and the source coordinates, in a Delta table — idempotently.
+
+After a crash, each event ends in exactly one place: a retried idempotent write (a stream's
+micro-batch replayed from its checkpoint) replaces the dead letters its earlier attempt
+stored, and writes none when the sink already committed it (see :meth:`DeadLetterTable.write`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark.sql import Column
+from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 
 from spark_enrich.columns import DEAD_LETTER_DDL, ERROR, META
 from spark_enrich.decode import parse_schema
-from spark_enrich.delta_commit import ensure_table, insert_new, read_table
+from spark_enrich.delta_commit import (
+    Txn,
+    add_missing_columns,
+    commit_settings,
+    committed_txn_version,
+    delta_table,
+    ensure_table,
+    insert_new,
+    merge_into,
+    read_table,
+    with_conflict_retry,
+)
+from spark_enrich.sqltext import literal
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +43,8 @@ def dead_letter_id(reason: Column, executor: Column) -> Column:
     reads of a Delta table give a row the same id. Delta data file names are unique, so the
     same bad payload on two days (two files) gets two dead letters; a table rewritten by
     compaction gives its rows new files, and re-processing after that writes their dead
-    letters again.
+    letters again. Identical payloads in one file share this id:
+    :func:`with_unique_ids` tells them apart when they are written.
     """
     source = F.col(f"{META}.source")
     file_name = F.coalesce(F.element_at(F.split(source["file"], "/"), -1), F.lit(""))
@@ -46,6 +64,27 @@ def dead_letter_id(reason: Column, executor: Column) -> Column:
             F.coalesce(executor, F.lit("")),
         ),
         256,
+    )
+
+
+def with_unique_ids(letters: DataFrame) -> DataFrame:
+    """Dead letters whose ids are unique: rows sharing an id (the same bad payload twice in
+    one data file, which has no offsets) keep it for the first and get it numbered for the
+    others (``sha2(id|n)``, n = 1, 2, ...).
+
+    The numbering counts identical rows, so it does not depend on where in the file they are or
+    on how the rows are split into tasks: a data file is read whole by one batch or one
+    micro-batch, and a re-run numbers the same copies the same way — it adds nothing, and
+    every copy is stored once. A row that is alone keeps the id of :func:`dead_letter_id`.
+    Unique ids also keep the insert-only MERGE correct: it inserts every source row that
+    matches no target row, duplicates included.
+    """
+    copy = F.row_number().over(
+        Window.partitionBy("dead_letter_id").orderBy("message", "executor_version")
+    )
+    numbered = F.sha2(F.concat_ws("|", F.col("dead_letter_id"), (copy - 1).cast("string")), 256)
+    return letters.withColumn(
+        "dead_letter_id", F.when(copy == 1, F.col("dead_letter_id")).otherwise(numbered)
     )
 
 
@@ -82,6 +121,9 @@ def to_dead_letters(
         F.lit(run_id).alias("run_id"),
         F.lit(None).cast("timestamp").alias("replayed_at"),
         F.lit(None).cast("string").alias("replay_run_id"),
+        # Set by DeadLetterTable.write from the write's transaction identity.
+        F.lit(None).cast("string").alias("txn_app_id"),
+        F.lit(None).cast("bigint").alias("txn_version"),
     )
 
 
@@ -94,46 +136,114 @@ class DeadLetterTable:
     _created: set[int] = field(default_factory=set, init=False, compare=False, repr=False)
 
     def ensure(self, spark: SparkSession) -> None:
-        """Create the table if it does not exist yet; once per session (see
-        :meth:`spark_enrich.sink.DeltaSink.ensure`)."""
+        """Create the table if it does not exist yet, and add the columns a table written by an
+        older version lacks; once per session (see :meth:`spark_enrich.sink.DeltaSink.ensure`)."""
         if id(spark) in self._created:
             return
-        ensure_table(spark, path=self.path, table=self.table, schema=parse_schema(DEAD_LETTER_DDL))
+        schema = parse_schema(DEAD_LETTER_DDL)
+        ensure_table(spark, path=self.path, table=self.table, schema=schema)
+        add_missing_columns(spark, path=self.path, table=self.table, schema=schema)
         self._created.add(id(spark))
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The whole dead-letter table."""
         return read_table(spark, path=self.path, table=self.table)
 
+    def written_by(self, spark: SparkSession, txn: Txn) -> bool:
+        """Whether an earlier attempt of the write ``txn`` stored dead letters here (its
+        commit carries ``txn``, see :meth:`write`)."""
+        version = committed_txn_version(spark, path=self.path, table=self.table, app_id=txn.app_id)
+        return version >= txn.version
+
     def write(
         self,
         spark: SparkSession,
-        letters: DataFrame,
+        letters: DataFrame | None,
         *,
         user_metadata: str | None,
+        txn: Txn | None = None,
+        supersede: bool = False,
     ) -> int:
-        """Insert dead letters whose id is not in the table yet (a re-run adds nothing).
+        """Store dead letters; with ``txn``, as those of that idempotent write (a stream's
+        micro-batch: ``txnAppId`` and batch id).
 
-        No ``txnAppId``/``txnVersion``: the MERGE on the stable id is idempotent by itself, and
-        a transaction id would make Delta skip the whole write when a retried micro-batch fails
-        on *other* rows than its first attempt (an enrichment service that fails on another row,
-        an executor fixed before the restart) — those rows would reach neither the sink nor the
-        dead letters.
+        Without ``txn`` (replays, runs without a transaction) rows whose id is in the table
+        already are left out: a re-run adds nothing.
+
+        With ``txn`` each row records it (``txn_app_id``, ``txn_version``), and:
+
+        - a first attempt (``supersede=False``) inserts the rows whose id is new, in a commit
+          that carries ``txn`` — not to be skipped as a replay (its version is new to the
+          table), but so that a retry finds out (:meth:`written_by`) that it wrote here;
+        - a retry (``supersede=True``) replaces the rows its earlier attempt stored (and not
+          replayed since) by its own, in one MERGE without ``txn``: rows that failed before
+          and now succeed leave the dead letters (they go to the sink with the retry's sink
+          commit, which follows), rows that fail now and did not before are added. ``letters``
+          is ``None`` when the retry has no dead letters at all.
+
+        A transaction id on the retry would make Delta skip the whole write, keeping the first
+        attempt's outcome while the sink gets the second one. The caller writes the dead
+        letters before the sink and skips both when the sink already holds ``txn``: then the
+        first outcome is the one stored, on both sides (see ``spark_enrich.process``).
 
         ``letters`` must be materialised (:func:`spark_enrich.materialize.materialize`): the
-        MERGE reads it without Delta's own copy of the source.
+        MERGE reads it without Delta's own copy of the source. Rows that share an id are told
+        apart first (:func:`with_unique_ids`).
 
         Returns:
             How many rows this write inserted (0 when all were already there).
         """
         self.ensure(spark)
-        return insert_new(
+        if letters is not None:
+            letters = with_unique_ids(letters)
+            if txn is not None:
+                letters = letters.withColumns(
+                    {
+                        "txn_app_id": F.lit(txn.app_id),
+                        "txn_version": F.lit(txn.version).cast("bigint"),
+                    }
+                )
+        if not supersede or txn is None:
+            if letters is None:
+                return 0
+            return insert_new(
+                spark,
+                path=self.path,
+                table=self.table,
+                source=letters,
+                condition="t.dead_letter_id = s.dead_letter_id",
+                txn=txn,
+                user_metadata=user_metadata,
+                what="dead-letter write",
+            )
+        # The rows of the earlier attempt (a dead letter replayed since is history: kept).
+        earlier = (
+            f"{{t}}txn_app_id = {literal(txn.app_id)} AND {{t}}txn_version = {int(txn.version)} "
+            "AND {t}replayed_at IS NULL"
+        )
+        if letters is None:
+            self._delete(spark, earlier.format(t=""), user_metadata)
+            return 0
+        return merge_into(
             spark,
             path=self.path,
             table=self.table,
             source=letters,
             condition="t.dead_letter_id = s.dead_letter_id",
+            clauses=lambda builder: builder.whenNotMatchedInsertAll().whenNotMatchedBySourceDelete(
+                earlier.format(t="t.")
+            ),
+            counted=("num_inserted_rows",),
             txn=None,
             user_metadata=user_metadata,
-            what="dead-letter write",
+            what="dead-letter write (retry)",
         )
+
+    def _delete(self, spark: SparkSession, condition: str, user_metadata: str | None) -> None:
+        target = delta_table(spark, path=self.path, table=self.table)
+
+        def delete() -> None:
+            with commit_settings(spark, txn=None, user_metadata=user_metadata):
+                target.delete(condition)
+
+        with_conflict_retry(delete, what="dead-letter write (retry)")

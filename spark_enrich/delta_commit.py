@@ -143,6 +143,24 @@ def ensure_table(
         _set_changed_properties(spark, path=path, table=table, properties=properties)
 
 
+def add_missing_columns(
+    spark: SparkSession, *, path: str | None, table: str | None, schema: StructType
+) -> None:
+    """Add the top-level columns of ``schema`` that the existing table lacks (a table created
+    by an older engine version), as nullable columns at the end."""
+    present = {name.lower() for name in read_table(spark, path=path, table=table).columns}
+    missing = [f for f in schema.fields if f.name.lower() not in present]
+    if not missing:
+        return
+    target = f"delta.{ident(str(path))}" if path else str(table)
+    columns = ", ".join(f"{ident(f.name)} {f.dataType.simpleString()}" for f in missing)
+    log.info("%s: adding columns %s", path or table, [f.name for f in missing])
+    with_conflict_retry(
+        lambda: spark.sql(f"ALTER TABLE {target} ADD COLUMNS ({columns})"),
+        what=f"add columns to {path or table}",
+    )
+
+
 def _property_key(key: str) -> str:
     # Delta stores its own ``delta.*`` keys in canonical case, whatever case they were set in.
     return key.lower() if key.lower().startswith("delta.") else key
@@ -182,6 +200,31 @@ def table_version(spark: SparkSession, *, path: str | None, table: str | None) -
     """The table's current version (-1 for a table without commits)."""
     row = delta_table(spark, path=path, table=table).history(1).first()
     return int(row["version"]) if row is not None else -1
+
+
+def committed_txn_version(
+    spark: SparkSession, *, path: str | None, table: str | None, app_id: str
+) -> int:
+    """The last ``txnVersion`` the table committed under ``app_id`` (-1: none, or no table).
+
+    Read from the table's Delta log through the driver's JVM (the Python API does not expose
+    the log's transactions); without one (Spark Connect) it is -1, as for a table never
+    written under ``app_id``.
+    """
+    jvm: Any = spark._jvm
+    if jvm is None:
+        return -1
+    jspark: Any = spark._jsparkSession
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
+    if path:
+        log_ = delta_log.forTable(jspark, path)
+    else:
+        if not spark.catalog.tableExists(str(table)):
+            return -1
+        name = jspark.sessionState().sqlParser().parseTableIdentifier(str(table))
+        log_ = delta_log.forTable(jspark, name)
+    # A transaction that is never committed: it only reads the latest snapshot.
+    return int(log_.startTransaction().txnVersion(app_id))
 
 
 def merge_into(

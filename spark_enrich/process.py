@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, Observation
 from pyspark.sql import functions as F
 
+from spark_enrich import crashpoints
 from spark_enrich.accounting import BatchReport, ExecutorCounts
 from spark_enrich.columns import (
     ERROR,
@@ -116,7 +117,8 @@ def process_batch(
         envelope: ``_se_payload`` + ``_se_meta`` rows (see :mod:`spark_enrich.sources`).
         batch_id: the micro-batch id (streaming) or chunk number (batch, backfill).
         txn: makes the sink commit idempotent (streaming: one per batch id); dead letters are
-            idempotent by their ids (see :meth:`spark_enrich.deadletters.DeadLetterTable.write`).
+            idempotent by their ids, and a retry of ``txn`` replaces those of its earlier
+            attempt (see :meth:`spark_enrich.deadletters.DeadLetterTable.write`).
         replace: replace exactly this date range of the sink instead of appending/merging
             (a ``sequence`` sink folds instead: a sequence spans dates).
         write: ``False`` computes the report without writing anything (dry run).
@@ -261,17 +263,32 @@ def _write(
 ) -> None:
     spark = plan.spark
     metadata = plan.commit_metadata(batch_id=batch_id, chunk=report.chunk)
-    if report.dead_lettered:
+    # A retried batch (a stream restarted after a crash) may come out differently from its
+    # first attempt (a service that failed on a row now answers): each event must still end in
+    # one place. Dead letters are committed before the sink, so a retry finds either the sink
+    # commit of its first attempt — the batch is written: skip both writes, keep the first
+    # outcome — or not: its dead letters replace the first attempt's, then its sink commit.
+    retry = txn is not None and plan.dead_letters.written_by(spark, txn)
+    if txn is not None and (report.dead_lettered or retry) and plan.sink.committed(spark, txn):
+        log.info(
+            "batch %s of pipeline %r is in the sink already (%s): not written again",
+            batch_id,
+            plan.name,
+            txn,
+        )
+        return
+    if report.dead_lettered or retry:
         letters = _union(dead)
-        assert letters is not None
         # Only the failing rows, stored once: the MERGE would otherwise decode the batch again.
-        letters = materialize(letters)
+        letters = materialize(letters) if letters is not None else None
         try:
             report.dead_letters_written = plan.dead_letters.write(
-                spark, letters, user_metadata=metadata
+                spark, letters, user_metadata=metadata, txn=txn, supersede=retry
             )
         finally:
-            release(letters)
+            if letters is not None:
+                release(letters)
+        crashpoints.reached("after-dead-letters")
     max_share = plan.config.dead_letters.max_share
     if max_share is not None and report.source_rows:
         share = report.dead_lettered / report.source_rows

@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 from spark_enrich.columns import HEADERS_TYPE, META
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import PAYLOAD
-from spark_enrich.delta_commit import commit_settings, delta_table, with_conflict_retry
+from spark_enrich.delta_commit import Txn, commit_settings, delta_table, with_conflict_retry
 from spark_enrich.materialize import materialize, release
 from spark_enrich.sqltext import literal
 
@@ -129,13 +129,18 @@ class _RecordingDeadLetters(DeadLetterTable):
     def write(
         self,
         spark: SparkSession,
-        letters: DataFrame,
+        letters: DataFrame | None,
         *,
         user_metadata: str | None,
+        txn: Txn | None = None,
+        supersede: bool = False,
     ) -> int:
-        keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
-        self.failed.append(materialize(keys.distinct()))
-        return super().write(spark, letters, user_metadata=user_metadata)
+        if letters is not None:
+            keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
+            self.failed.append(materialize(keys.distinct()))
+        return super().write(
+            spark, letters, user_metadata=user_metadata, txn=txn, supersede=supersede
+        )
 
 
 def replay(

@@ -18,6 +18,7 @@ from spark_enrich.decode import parse_schema
 from spark_enrich.delta_commit import (
     Txn,
     commit_settings,
+    committed_txn_version,
     ensure_table,
     insert_new,
     read_table,
@@ -95,6 +96,12 @@ class DeltaSink:
     def read(self, spark: SparkSession) -> DataFrame:
         """The output table."""
         return read_table(spark, path=self.path, table=self.table)
+
+    def committed(self, spark: SparkSession, txn: Txn) -> bool:
+        """Whether the idempotent write ``txn`` is committed here already (Delta would skip
+        it)."""
+        version = committed_txn_version(spark, path=self.path, table=self.table, app_id=txn.app_id)
+        return version >= txn.version
 
     def write(
         self,

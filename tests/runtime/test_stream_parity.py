@@ -32,6 +32,8 @@ DEAD_LETTER_COORDINATES = (
     "run_id",
     "replayed_at",
     "replay_run_id",
+    "txn_app_id",
+    "txn_version",
 )
 
 

@@ -1,6 +1,8 @@
 """The stream job as an operator runs it, `spark-enrich run --mode stream` in a subprocess:
-SIGKILLed again and again in the middle of micro-batches while events arrive, it still ends
-with every event in the sink exactly once; SIGTERM stops it cleanly with exit code 0."""
+SIGKILLed again and again (in the middle of micro-batches, between a batch's dead-letter and
+sink commits, between its sink and checkpoint commits) while events arrive, with and without a
+flaky enrichment service, it still ends with every event in exactly one of sink, dead letters,
+filtered, unrouted; SIGTERM stops it cleanly with exit code 0."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ import random
 import signal
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -27,7 +31,23 @@ from runtime_kit import (
     sink_batch_ids,
     wait_for,
 )
+from service_kit import (
+    FILTERED,
+    KEPT,
+    MISSING_USER,
+    UNROUTED,
+    assert_each_in_one_place,
+    executor_env,
+    fails_first,
+    fate,
+    flaky_service,
+    mixed_event,
+    places,
+    service_sets,
+)
 
+from spark_enrich.crashpoints import PAUSE_ENV
+from spark_enrich.testing.http_service import EnrichmentService
 from spark_enrich.testing.kafka import LocalKafkaBroker
 
 pytestmark = pytest.mark.kafka
@@ -52,17 +72,45 @@ def fresh_topic(broker: LocalKafkaBroker) -> str:
     return name
 
 
+@pytest.fixture(params=[False, True], ids=["append", "append-with-service"])
+def service(request: pytest.FixtureRequest) -> Iterator[EnrichmentService | None]:
+    """No service (the demo's executors), or ``engagement_checked`` with the flaky service."""
+    if not request.param:
+        yield None
+        return
+    with flaky_service() as running:
+        yield running
+
+
+def pipeline_args(
+    layout: Layout, topic: str, service: EnrichmentService | None, **kwargs: Any
+) -> list[str]:
+    extra = service_sets(service.url) if service is not None else []
+    return cli_sets(overrides(layout, [topic], mode="append", extra=extra, **kwargs))
+
+
+def pipeline_env(
+    demo_data: Path, broker: LocalKafkaBroker, tmp_path: Path, service: EnrichmentService | None
+) -> dict[str, str]:
+    env = demo_env(demo_data, broker.bootstrap_servers)
+    return {**env, **executor_env(tmp_path / "site")} if service is not None else env
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(2400)  # seven JVM starts; minutes more on a loaded 2-core machine
-def test_sigkill_mid_batch_five_times_while_producing_loses_and_duplicates_nothing(
-    spark: SparkSession, demo_data: Path, kafka_broker: LocalKafkaBroker, tmp_path: Path
+def test_sigkill_five_times_while_producing_leaves_each_event_in_exactly_one_place(
+    spark: SparkSession,
+    demo_data: Path,
+    kafka_broker: LocalKafkaBroker,
+    tmp_path: Path,
+    service: EnrichmentService | None,
 ) -> None:
     topic = fresh_topic(kafka_broker)
     layout = Layout(tmp_path / "out")
     # Append mode: only the idempotent commits (txnAppId/txnVersion) stand between a replayed
     # micro-batch and duplicate rows; merge would hide duplicates by key.
-    sets = overrides(layout, [topic], mode="append", trigger=PROCESSING_TIME, max_offsets=30)
-    env = demo_env(demo_data, kafka_broker.bootstrap_servers)
+    sets_args = pipeline_args(layout, topic, service, trigger=PROCESSING_TIME, max_offsets=30)
+    env = pipeline_env(demo_data, kafka_broker, tmp_path, service)
     produced: list[str] = []
     stop_producing = threading.Event()
     chooser = random.Random(20260105)
@@ -70,37 +118,50 @@ def test_sigkill_mid_batch_five_times_while_producing_loses_and_duplicates_nothi
     def producer() -> None:
         n = 0
         while not stop_producing.is_set() and n < MAX_EVENTS:
-            batch = [event(n + i, prefix="k") for i in range(15)]
+            # Kept, filtered, unrouted and dead-lettered events alike (see service_kit.fate).
+            batch = [mixed_event(n + i, prefix="k") for i in range(15)]
             produce(kafka_broker.bootstrap_servers, topic, batch)
             produced.extend(json.loads(p)["event_id"] for p in batch)
             n += 15
             stop_producing.wait(1.0)
 
     feeder = threading.Thread(target=producer, daemon=True)
-    sets_args = cli_sets(sets)
     kills: list[tuple[int, int]] = []  # (last batch in Delta, batches committed) at a kill
+    held: list[int] = []  # runs killed between a batch's dead-letter and sink commits
     with reaped() as children:
         try:
             feeder.start()
             for attempt in range(5):
                 before = planned_batches(layout.checkpoint)
                 written = sink_batch_ids(layout.sink)
-                child = StreamProcess(sets_args, env, tmp_path / f"run{attempt}.log")
-                children.append(child)
-                # Odd runs: right after a micro-batch's Delta commit, before its checkpoint
+                # Runs 0 and 3: somewhere between reading Kafka and committing to Delta.
+                # Runs 1 and 4: right after a micro-batch's sink commit, before its checkpoint
                 # commit (the restart must replay it and Delta must skip the second commit).
-                # Even runs: somewhere between reading Kafka and committing to Delta.
-                after_commit = bool(attempt % 2)
+                # Run 2: held by the test hook right after a micro-batch's dead-letter commit,
+                # before its sink commit (the replay, whose service calls may now succeed,
+                # must replace those dead letters).
+                point = ("mid-batch", "after-sink", "after-dead-letters")[attempt % 3]
+                marker = tmp_path / f"held{attempt}"
+                run_env = (
+                    {**env, PAUSE_ENV: f"after-dead-letters:{marker}"}
+                    if point == "after-dead-letters"
+                    else env
+                )
+                child = StreamProcess(sets_args, run_env, tmp_path / f"run{attempt}.log")
+                children.append(child)
 
                 def progressed(
                     child: StreamProcess = child,
-                    after_commit: bool = after_commit,
+                    point: str = point,
+                    marker: Path = marker,
                     written: set[int] = written,
                     before: int = before,
                 ) -> bool:
                     if child.process.poll() is not None:
                         return True
-                    if after_commit:
+                    if point == "after-dead-letters":
+                        return marker.exists()
+                    if point == "after-sink":
                         return bool(sink_batch_ids(layout.sink) - written)
                     return planned_batches(layout.checkpoint) > before
 
@@ -111,8 +172,10 @@ def test_sigkill_mid_batch_five_times_while_producing_loses_and_duplicates_nothi
                     interval=0.05,
                 )
                 assert child.process.poll() is None, child.output()
-                if not attempt % 2:
+                if point == "mid-batch":
                     stop_producing.wait(chooser.uniform(0.0, 3.0))
+                if point == "after-dead-letters":
+                    held.append(attempt)
                 child.kill()
                 kills.append(
                     (
@@ -129,12 +192,59 @@ def test_sigkill_mid_batch_five_times_while_producing_loses_and_duplicates_nothi
         children.append(drain)
         assert drain.wait(900) == 0, drain.output()
 
-    assert len(kills) == 5
+    assert len(kills) == 5 and held == [2]
     # At least one kill fell between a batch's Delta commit and its checkpoint commit.
     assert any(in_delta >= committed for in_delta, committed in kills), kills
-    keys = sink_keys(spark, layout)
-    assert len(keys) == len(set(keys)), "duplicate keys in the sink"
-    assert keys == sorted(produced)
+    assert_each_in_one_place(spark, layout, produced, service=service is not None)
+
+
+@pytest.mark.timeout(1800)  # two JVM starts
+def test_a_stream_killed_between_its_dead_letter_and_sink_commits_keeps_each_event_in_one_place(
+    spark: SparkSession, demo_data: Path, kafka_broker: LocalKafkaBroker, tmp_path: Path
+) -> None:
+    topic = fresh_topic(kafka_broker)
+    layout = Layout(tmp_path / "out")
+    payloads = [mixed_event(i, prefix="d") for i in range(40)]
+    produce(kafka_broker.bootstrap_servers, topic, payloads)
+    produced = [json.loads(p)["event_id"] for p in payloads]
+    kept = {e for e in produced if fate(int(e[-6:])) == KEPT}
+    flaky = {e for e in kept if fails_first(e)}
+    missing_user = {e for e in produced if fate(int(e[-6:])) == MISSING_USER}
+    assert flaky and {fate(int(e[-6:])) for e in produced} == {
+        KEPT,
+        FILTERED,
+        UNROUTED,
+        MISSING_USER,
+    }
+    marker = tmp_path / "held"
+
+    with flaky_service() as service, reaped() as children:
+        args = pipeline_args(layout, topic, service)  # available-now: one micro-batch
+        env = pipeline_env(demo_data, kafka_broker, tmp_path, service)
+        held = StreamProcess(
+            args, {**env, PAUSE_ENV: f"after-dead-letters:{marker}"}, tmp_path / "held.log"
+        )
+        children.append(held)
+        wait_for(
+            lambda: marker.exists() or held.process.poll() is not None,
+            timeout=600,
+            what="the dead-letter commit of the first micro-batch",
+        )
+        assert held.process.poll() is None, held.output()
+        # The first attempt's outcome is committed in the dead letters, not yet in the sink.
+        first = places(spark, layout)
+        assert set(first.dead) == flaky | missing_user and first.sink == []
+        held.kill()  # SIGKILL: the whole process group, driver and JVM
+
+        restarted = StreamProcess(args, env, tmp_path / "restarted.log")
+        children.append(restarted)
+        assert restarted.wait(600) == 0, restarted.output()
+
+    found = assert_each_in_one_place(spark, layout, produced, service=True)
+    # The replayed batch called the service again, which answered this time: its events are
+    # in the sink, and the dead letters of the first attempt that said otherwise are gone.
+    assert set(found.sink) == kept
+    assert set(found.dead) == missing_user
 
 
 def test_sigterm_stops_after_the_current_micro_batch_exits_0_and_resumes(
