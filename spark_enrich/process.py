@@ -267,9 +267,9 @@ def _refuse_emptying(
         f"Backfill {report.chunk or f'{replace.start}/{replace.end}'} of pipeline "
         f"{plan.name!r} would replace {held} in the sink with no rows: it read "
         f"{report.source_rows} source rows, giving {report.output} output rows in the range "
-        "and none on these days. "
-        "Nothing was written. If the source really holds nothing for these days any more, "
-        "run the backfill again with --allow-empty (allow_empty=True in Python).",
+        "and none on these days. Nothing of this chunk was written. If the source really "
+        "holds nothing for these days any more, run the backfill again with --allow-empty "
+        "(allow_empty=True in Python).",
         {
             "days": [day.isoformat() for day in sorted(emptied)],
             "rows_held": {day.isoformat(): n for day, n in emptied.items()},
