@@ -47,7 +47,8 @@ def _version(spark: SparkSession, path: Path) -> int:
 
 
 def _create_log_append_time_topic(bootstrap: str, name: str) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.cimpl import NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     topic = NewTopic(name, 1, 1, config={"message.timestamp.type": "LogAppendTime"})
