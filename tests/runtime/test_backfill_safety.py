@@ -251,3 +251,23 @@ def test_a_table_source_is_selected_on_its_own_date_column_and_the_output_on_the
     assert report.total("dead_lettered") == 0
     assert report.total("output") == 2
     assert report.total("outside_range") == 1
+
+
+def test_a_range_of_a_table_without_the_date_column_names_the_setting_to_fix(
+    spark: SparkSession, demo_data: Path, tmp_path: Path
+) -> None:
+    layout, archive = Layout(tmp_path), tmp_path / "raw"
+    rows = [(event(0, date(2026, 3, 5)), date(2026, 3, 5))]
+    spark.createDataFrame(rows, "value STRING, ingest_date DATE").write.format("delta").save(
+        str(archive)
+    )
+    # No date_column on the source: it would be selected on runtime.batch.date_column.
+    sets = [*overrides(layout, ["unused"]), f"sources.archive.path={archive}"]
+    pipeline = demo_pipeline(spark, demo_data, NO_KAFKA, sets)
+
+    with pytest.raises(PipelineRunError) as missing:
+        pipeline.run_batch(start=date(2026, 3, 5), end=date(2026, 3, 6))
+
+    assert missing.value.error_class == "SOURCE_DATE_COLUMN_MISSING"
+    assert missing.value.message_parameters == {"source": "archive", "column": "event_date"}
+    assert "sources[].date_column" in missing.value.message
