@@ -191,14 +191,17 @@ class Pipeline:
         force: bool = False,
         source: str | None = None,
         progress: bool | None = None,
+        allow_empty: bool = False,
     ) -> RunReport:
         """Reprocess ``[start, end)`` in chunks, replacing exactly that range of the output (a
-        ``sequence`` sink folds the range's events in instead)."""
+        ``sequence`` sink folds the range's events in instead). A chunk that would replace
+        days the output holds rows for with none fails (``BACKFILL_WOULD_EMPTY``, nothing
+        written) unless ``allow_empty``."""
         from spark_enrich.runtime.backfill import backfill
 
         return backfill(
             self.plan, start, end, chunk_size=chunk_size, force=force, source=source,
-            progress=progress,
+            progress=progress, allow_empty=allow_empty,
         )  # fmt: skip
 
     def output(self) -> DataFrame:

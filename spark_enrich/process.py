@@ -120,7 +120,8 @@ def process_batch(
             idempotent by their ids, and a retry of ``txn`` replaces those of its earlier
             attempt (see :meth:`spark_enrich.deadletters.DeadLetterTable.write`).
         replace: replace exactly this date range of the sink instead of appending/merging
-            (a ``sequence`` sink folds instead: a sequence spans dates).
+            (a ``sequence`` sink folds instead: a sequence spans dates); days the sink holds
+            rows for and this batch has none of are refused unless ``replace.allow_empty``.
         write: ``False`` computes the report without writing anything (dry run).
         chunk: a label for the report (the backfill range).
         skip_outside_range: output dated outside ``replace`` is left out and counted as
@@ -132,7 +133,8 @@ def process_batch(
 
     Raises:
         PipelineRunError: ``DEAD_LETTER_THRESHOLD`` when the dead-letter share exceeds the
-            configured ``dead_letters.max_share`` (after the dead letters are written).
+            configured ``dead_letters.max_share`` (after the dead letters are written);
+            ``BACKFILL_WOULD_EMPTY`` when ``replace`` would empty days (nothing written).
     """
     spark, spec, config = plan.spark, plan.decode_spec, plan.config
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
@@ -242,6 +244,8 @@ def process_batch(
                 )
         report.check()
         if write:
+            if replace is not None and not replace.allow_empty:
+                _refuse_emptying(plan, report, _union(outputs), replace)
             _write(plan, report, outputs, dead, batch_id=batch_id, txn=txn, replace=replace)
         plan.metrics.emit(spark, report)
         return report
@@ -249,6 +253,31 @@ def process_batch(
         for result in results:
             result.release()
         release(decoded)
+
+
+def _refuse_emptying(
+    plan: CompiledPipeline, report: BatchReport, rows: DataFrame | None, replace: DateRange
+) -> None:
+    """Before anything is written: a backfill may not replace days the sink holds rows for
+    with none (a source that lost them, a Kafka topic read wrongly) unless told to."""
+    emptied = plan.sink.days_emptied(plan.spark, rows, replace, report.output)
+    if not emptied:
+        return
+    held = ", ".join(f"{day} ({rows_held} rows)" for day, rows_held in sorted(emptied.items()))
+    raise PipelineRunError(
+        "BACKFILL_WOULD_EMPTY",
+        f"Backfill {report.chunk or f'{replace.start}/{replace.end}'} of pipeline "
+        f"{plan.name!r} would replace {held} in the sink with no rows: it read "
+        f"{report.source_rows} source rows, giving {report.output} output rows in the range "
+        "and none on these days. Nothing of this chunk was written. If the source really "
+        "holds nothing for these days any more, run the backfill again with --allow-empty "
+        "(allow_empty=True in Python).",
+        {
+            "days": [day.isoformat() for day in sorted(emptied)],
+            "rows_held": {day.isoformat(): n for day, n in emptied.items()},
+            "source_rows": report.source_rows,
+        },
+    )
 
 
 def _write(

@@ -41,11 +41,13 @@ METADATA_DDL = (
 
 @dataclass(frozen=True)
 class DateRange:
-    """Half-open ``[start, end)`` range of ``column`` that a backfill replaces."""
+    """Half-open ``[start, end)`` range of ``column`` that a backfill replaces; unless
+    ``allow_empty``, days the sink holds rows for may not be replaced with none."""
 
     column: str
     start: date
     end: date
+    allow_empty: bool = False
 
     def predicate(self) -> str:
         column, start, end = ident(self.column), self.start.isoformat(), self.end.isoformat()
@@ -142,6 +144,31 @@ class DeltaSink:
         if self.mode == "merge":
             return self._merge(spark, rows, txn, user_metadata)
         return self._append(spark, rows, txn, user_metadata)
+
+    def days_emptied(
+        self, spark: SparkSession, rows: DataFrame | None, replace: DateRange, written: int
+    ) -> dict[date, int]:
+        """The days of ``replace`` that the sink holds rows for and ``rows`` (``written`` of
+        them) has none of, with the rows the sink holds: what replacing would empty.
+
+        Costs one per-day count of the range in the sink (partition-pruned when partitioned by
+        the date column) and, for a range of several days with rows to write, one aggregation
+        over ``rows``; nothing for a one-day range with rows. Empty for a sequence sink (it
+        folds, never replaces).
+        """
+        days = (replace.end - replace.start).days
+        if self.sequence is not None or (written and days <= 1):
+            return {}
+        self.ensure(spark)
+        day = F.to_date(F.col(ident(replace.column))).alias("day")
+        held = {
+            r["day"]: int(r["count"])
+            for r in self.read(spark).where(replace.predicate()).groupBy(day).count().collect()
+        }
+        if not held or rows is None or not written:
+            return held
+        found = {r["day"] for r in rows.where(replace.predicate()).select(day).distinct().collect()}
+        return {d: n for d, n in held.items() if d not in found}
 
     def _writer_target(self, writer: DataFrameWriter) -> None:
         if self.path:

@@ -5,6 +5,7 @@ key and headers, source coordinates, a row id) — so that everything after is o
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
 
 
 def source_struct(**values: Column | None) -> Column:
@@ -155,6 +158,59 @@ def delta_version(spark: SparkSession, path: str) -> int:
     return int(row[0])
 
 
+def kafka_offsets_follow_time(source: Any, timeout: float = 15.0) -> bool:
+    """Whether record timestamps grow with offsets in every topic of a Kafka source, so that a
+    time range can be read through offsets looked up by timestamp.
+
+    Only topics whose ``message.timestamp.type`` is ``LogAppendTime`` (the broker stamps each
+    record as it appends it) qualify. ``CreateTime``, Kafka's default, is the producer's stamp,
+    in any order: a lookup by timestamp can then give equal start and end offsets and read
+    nothing. A ``pattern`` source (its topics are known only when Spark reads them) and a
+    topic whose configuration cannot be read (no broker access, an option the admin client
+    does not take) count as CreateTime: the caller reads every retained record instead.
+    """
+    if not source.topics:
+        return False
+    # Both are public but re-exported without __all__, which mypy's strict mode reads as private.
+    from confluent_kafka.admin import (  # type: ignore[attr-defined]
+        AdminClient,
+        ConfigResource,
+        ResourceType,
+    )
+
+    settings = {"bootstrap.servers": source.bootstrap_servers}
+    for key, value in (source.options or {}).items():
+        # Security settings share their names with librdkafka's; other Java client settings
+        # would make the admin client refuse to start.
+        name = key.removeprefix("kafka.")
+        if name.split(".")[0] in ("security", "sasl", "ssl"):
+            settings[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    try:
+        admin = AdminClient(settings)
+        resources = [ConfigResource(ResourceType.TOPIC, topic) for topic in source.topics]
+        futures = admin.describe_configs(resources, request_timeout=timeout)
+        types = {
+            resource.name: future.result(timeout=timeout)["message.timestamp.type"].value
+            for resource, future in futures.items()
+        }
+    except Exception as exc:
+        log.warning(
+            "could not read message.timestamp.type of %s (%s); reading every retained record",
+            source.topics,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        return False
+    return all(kind == "LogAppendTime" for kind in types.values())
+
+
+def source_date_column(source: Any, default: str | None) -> str | None:
+    """The column a table source's dates are selected on: its own ``date_column``, else
+    ``default`` (``runtime.batch.date_column``); ``None`` for Kafka (record time)."""
+    if source.kind == "kafka":
+        return None
+    return getattr(source, "date_column", None) or default
+
+
 def read_batch(
     spark: SparkSession,
     source: Any,
@@ -164,33 +220,52 @@ def read_batch(
     date_column: str | None = None,
     version: int | None = None,
     margin: timedelta = timedelta(0),
+    whole_if_unordered: bool = False,
 ) -> DataFrame:
-    """Read a source in full, or the dates ``[start, end)`` of ``date_column``, as an envelope.
+    """Read a source in full, or the dates ``[start, end)``, as an envelope.
 
     A Delta table is read at ``version`` (default: its current version), recorded in the
-    rows' source coordinates. A Kafka source is read by record timestamp, from ``start`` minus
-    ``margin`` to ``end`` plus ``margin``.
+    rows' source coordinates; a table source's dates are those of its own ``date_column``,
+    else of ``date_column`` (see :func:`source_date_column`), widened by ``margin`` (rounded
+    up to whole days) on both sides. A Kafka source is read for the
+    records stamped from ``start`` minus ``margin`` to ``end`` plus ``margin``: through offsets
+    looked up by timestamp when its topics are ``LogAppendTime`` (see
+    :func:`kafka_offsets_follow_time`), else by reading every retained record and keeping
+    those stamped in range, or, with ``whole_if_unordered`` (a backfill: the event date
+    decides), all of them.
 
     Raises:
-        PipelineRunError: ``SOURCE_NOT_READABLE`` when the table or files do not exist.
+        PipelineRunError: ``SOURCE_NOT_READABLE`` when the table or files do not exist;
+            ``SOURCE_DATE_COLUMN_MISSING`` when a range is asked of a table without its date
+            column.
     """
     kind = source.kind
     if kind == "kafka":
         raw = spark.read.format("kafka").options(**kafka_options(source))
-        # A date range selects records by their Kafka timestamp (backfills from topics that
-        # still hold the data); partitions without records in range contribute nothing.
         margin_ms = round(margin.total_seconds() * 1000)
-        if start is not None:
-            raw = raw.option("startingTimestamp", str(max(0, _epoch_ms(start) - margin_ms)))
+        low = None if start is None else max(0, _epoch_ms(start) - margin_ms)
+        high = None if end is None else _epoch_ms(end) + margin_ms
+        by_offsets = (low is not None or high is not None) and kafka_offsets_follow_time(source)
+        # Offsets follow time only in LogAppendTime topics: partitions without records in
+        # range contribute nothing.
+        if by_offsets and low is not None:
+            raw = raw.option("startingTimestamp", str(low))
             raw = raw.option("startingOffsetsByTimestampStrategy", "latest")
         else:
             raw = raw.option("startingOffsets", "earliest")
-        if end is not None:
-            raw = raw.option("endingTimestamp", str(_epoch_ms(end) + margin_ms))
+        if by_offsets and high is not None:
+            raw = raw.option("endingTimestamp", str(high))
         else:
             raw = raw.option("endingOffsets", "latest")
-        return kafka_envelope(raw.load(), source.name)
-    column = date_column or getattr(source, "date_column", None)
+        records = raw.load()
+        if not by_offsets and not whole_if_unordered:
+            stamped = F.col("timestamp")
+            if low is not None:
+                records = records.where(stamped >= F.timestamp_millis(F.lit(low)))
+            if high is not None:
+                records = records.where(stamped < F.timestamp_millis(F.lit(high)))
+        return kafka_envelope(records, source.name)
+    column = source_date_column(source, date_column)
     try:
         if kind == "delta":
             location = source.path or source.table
@@ -218,7 +293,22 @@ def read_batch(
     if getattr(source, "filter", None):
         rows = rows.where(source.filter)
     if column is not None and (start is not None or end is not None):
-        condition = _date_filter(column, start, end)
+        # Spark resolves names case-insensitively; a nested field is left to Spark to resolve.
+        if "." not in column and column.lower() not in {c.lower() for c in rows.columns}:
+            raise PipelineRunError(
+                "SOURCE_DATE_COLUMN_MISSING",
+                f"Source {source.name!r} ({kind} {location}) has no column {column!r} to select "
+                f"the dates [{start}, {end}) on; its columns are "
+                f"{[c for c in rows.columns if c != '_metadata']}. Set the source's own "
+                "date_column (sources[].date_column); runtime.batch.date_column names the "
+                "output's date column.",
+                {"source": source.name, "column": column},
+            )
+        # Dates: the margin is rounded up to whole days.
+        pad = timedelta(days=-(-margin // timedelta(days=1)))
+        condition = _date_filter(
+            column, None if start is None else start - pad, None if end is None else end + pad
+        )
         if condition is not None:
             rows = rows.where(condition)
     return table_envelope(

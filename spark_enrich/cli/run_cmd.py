@@ -135,6 +135,13 @@ def backfill(
     source: SourceOption = None,
     chunk_days: Annotated[int | None, typer.Option(help="Days per chunk (default config).")] = None,
     force: Annotated[bool, typer.Option(help="Redo chunks that already finished.")] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            help="Replace days the output holds rows for even when the source gives none "
+            "(refused by default: BACKFILL_WOULD_EMPTY)."
+        ),
+    ] = False,
     overrides: SetOption = None,
 ) -> None:
     """Reprocess a date range chunk by chunk, replacing exactly that range of the output."""
@@ -147,6 +154,8 @@ def backfill(
     report = _run(
         "backfill",
         pipeline,
-        lambda: pipeline.backfill(first, last, chunk_size=size, force=force, source=source),
+        lambda: pipeline.backfill(
+            first, last, chunk_size=size, force=force, source=source, allow_empty=allow_empty
+        ),
     )
     summarise(pipeline, report)

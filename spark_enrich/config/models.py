@@ -127,10 +127,12 @@ class KafkaSource(_Model):
     )
     backfill_lateness: NonNegativeDuration = Field(
         default=timedelta(days=1),
-        description="A backfill of `[from, to)` from this source reads the records stamped "
-        "from `from` minus this to `to` plus this, and writes the events whose output date is "
-        "in the range (the others are counted as `outside_range`): an event that reached Kafka "
-        "later than this after its time is missed by backfills of its day.",
+        description="For topics stamped by the broker (`message.timestamp.type: "
+        "LogAppendTime`): a backfill of `[from, to)` reads the records stamped from `from` "
+        "minus this to `to` plus this, and writes the events whose output date is in the range "
+        "(the others are counted as `outside_range`); an event that reached Kafka later than "
+        "this after its time is missed by backfills of its day. A CreateTime topic (Kafka's "
+        "default) is read whole, so this does not apply to it.",
     )
     options: dict[str, OptionValue] = Field(
         default_factory=dict,
@@ -162,7 +164,18 @@ class DeltaSource(_Model):
         description=_KEY_COLUMN_DESCRIPTION,
     )
     date_column: str | None = Field(
-        default=None, description="Date column that batch runs and backfills filter on."
+        default=None,
+        description="This table's date column, which batch runs (`--from/--to`) and backfills "
+        "select the range on (default: `runtime.batch.date_column`, which the table then "
+        "needs).",
+    )
+    backfill_lateness: NonNegativeDuration = Field(
+        default=timedelta(days=1),
+        description="When `date_column` is not the output's date column (an ingest date, "
+        "say): a backfill of `[from, to)` reads the rows dated from `from` minus this to `to` "
+        "plus this, and writes the events whose output date is in the range (the others are "
+        "counted as `outside_range`); a row dated later than this after its event is missed "
+        "by backfills of its day. Unused when the two are the same column.",
     )
     filter: str | None = Field(default=None, description="Spark SQL predicate applied on read.")
     max_files_per_trigger: Int | None = Field(
@@ -480,7 +493,12 @@ class BatchRuntime(_Model):
     """Batch and backfill settings."""
 
     source: NameRef = Field(min_length=1, description="Name of the source batch runs read.")
-    date_column: str = Field(min_length=1, description="Date column that selects a date range.")
+    date_column: str = Field(
+        min_length=1,
+        description="The output's date column: the range a backfill replaces (when it is an "
+        "output column; else the sink's partition column). A source without a `date_column` "
+        "of its own is selected on this column too.",
+    )
     chunk: Duration = Field(
         default=timedelta(days=1), description="Date range per chunk: a whole number of days."
     )

@@ -74,6 +74,8 @@ CODES: dict[str, str] = {
     "UNDECLARED_TABLE": "An executor uses a table that `enrichments.tables` does not declare.",
     "UNDECLARED_SERVICE": "An executor uses a service `enrichments.services` does not declare.",
     "UNDECLARED_SOURCE": "`runtime.batch.source` names no declared source.",
+    "DATE_COLUMN_CONFLICT": "`runtime.batch.date_column` is not an output column while the "
+    "batch source selects dates on a `date_column` of its own.",
     "UNKNOWN_FIELD": "A decoding setting names a field that the raw-event schema lacks.",
     "NOT_IN_OUTPUT": "A key or partition column is not a column of the output contract.",
     "BAD_KEY_COLUMN": "A key column has a type whose values cannot be compared (a map).",

@@ -591,6 +591,34 @@ class _Rules:
                 self.not_one_of(
                     "UNDECLARED_SOURCE", problem, value, names, ("runtime", "batch", "source")
                 )
+            self.batch_date_column()
+
+    def batch_date_column(self) -> None:
+        """``runtime.batch.date_column`` names the output's date column; with a batch source
+        that selects dates on a date column of its own, a name that is not an output column
+        would select nothing at all."""
+        runtime, output, sources = self.s.runtime, self.s.output, self.s.sources
+        if runtime is None or runtime.batch is None or output is None or sources is None:
+            return
+        value = runtime.batch.date_column
+        own = next(
+            (getattr(s, "date_column", None) for s in sources if s.name == runtime.batch.source),
+            None,
+        )
+        outputs = [c.name for c in output.columns]
+        if own is None or value.lower() in {own.lower(), *(c.lower() for c in outputs)}:
+            return
+        dates = [c.name for c in output.columns if c.type.lower() in ("date", "timestamp")]
+        self.not_one_of(
+            "DATE_COLUMN_CONFLICT",
+            f"runtime.batch.date_column {value!r} is not an output column, and the batch "
+            f"source {runtime.batch.source!r} selects its dates on its own date_column "
+            f"{own!r}: it names neither the source's date nor the output's (the range a "
+            "backfill replaces)",
+            value,
+            dates or outputs,
+            ("runtime", "batch", "date_column"),
+        )
 
     def nested_paths(self) -> None:
         locations = _locations(self.s)

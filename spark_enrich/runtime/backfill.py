@@ -23,7 +23,7 @@ from spark_enrich.delta_commit import delta_table
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
 from spark_enrich.sink import DateRange
-from spark_enrich.sources import delta_version, read_batch
+from spark_enrich.sources import delta_version, read_batch, source_date_column
 
 if TYPE_CHECKING:
     from spark_enrich.plan import CompiledPipeline
@@ -143,6 +143,7 @@ def backfill(
     force: bool = False,
     source: str | None = None,
     progress: bool | None = None,
+    allow_empty: bool = False,
 ) -> RunReport:
     """Reprocess ``[start, end)`` chunk by chunk and replace exactly that range of the sink
     (a ``sequence`` sink folds the events in instead).
@@ -153,11 +154,17 @@ def backfill(
         end: last day (exclusive).
         chunk_size: days per chunk (default ``runtime.batch.chunk``, else one day).
         force: redo chunks that already finished with this configuration.
-        source: the source to read (default ``runtime.batch.source``). A Kafka source is read
-            by record timestamp for the whole range as one chunk, widened by its
-            ``backfill_lateness`` on both sides; events dated outside the range are counted as
+        source: the source to read (default ``runtime.batch.source``). A table source is
+            selected on its own ``date_column`` (else ``runtime.batch.date_column``); when that
+            is not the output's date column, the read is widened by the source's
+            ``backfill_lateness`` on both sides. A Kafka source is one chunk: a LogAppendTime
+            topic is read by record timestamp widened by ``backfill_lateness``, a CreateTime
+            topic (Kafka's default) whole. Events dated outside the range are then counted as
             ``outside_range`` and not written.
         progress: show a progress bar (default: when stderr is a terminal).
+        allow_empty: replace days the sink holds rows for even when the source gives none
+            for them; by default such a chunk fails with ``BACKFILL_WOULD_EMPTY`` and writes
+            nothing.
     """
     config = plan.config
     batch_cfg = config.runtime.batch
@@ -165,6 +172,11 @@ def backfill(
     column = replace_column(plan)
     size = chunk_size or (batch_cfg.chunk if batch_cfg else timedelta(days=1))
     plan_chunks = [Chunk(start, end)] if src.kind == "kafka" else list(chunks(start, end, size))
+    # The source's own date (a record time, an ingest date) is not the output's: read a margin
+    # around the range and leave output of other days to their own backfills.
+    selected_on = source_date_column(src, batch_cfg.date_column if batch_cfg else None)
+    other_date = selected_on is None or selected_on.lower() != column.lower()
+    margin = getattr(src, "backfill_lateness", timedelta(0)) if other_date else timedelta(0)
     done = set() if force else finished_chunks(plan)
     report = RunReport(config.name, plan.run_id)
     bar = _Progress(len(plan_chunks), progress)
@@ -183,17 +195,17 @@ def backfill(
                 end=chunk.end,
                 date_column=batch_cfg.date_column if batch_cfg else None,
                 version=version,
-                margin=src.backfill_lateness if src.kind == "kafka" else timedelta(0),
+                margin=margin,
+                # A CreateTime topic is read whole: its record times say nothing of the events'.
+                whole_if_unordered=True,
             )
             batch = process_batch(
                 plan,
                 envelope,
                 batch_id=number,
-                replace=DateRange(column, chunk.start, chunk.end),
+                replace=DateRange(column, chunk.start, chunk.end, allow_empty=allow_empty),
                 chunk=chunk.label,
-                # Record time is not event time: the margin read around the range holds events
-                # of other days, which those days' own backfills write.
-                skip_outside_range=src.kind == "kafka",
+                skip_outside_range=other_date,
             )
             report.batches.append(batch)
             bar.advance(chunk, f"{batch.output} rows, {batch.dead_lettered} dead letters")
