@@ -14,6 +14,7 @@ from runtime_kit import Layout, demo_pipeline, event, overrides, produce
 
 from spark_enrich.config.models import KafkaSource
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.runtime.stream import await_stream, start_stream
 from spark_enrich.testing.kafka import LocalKafkaBroker, free_port
 
 pytestmark = pytest.mark.kafka
@@ -74,8 +75,11 @@ def test_a_broker_that_stops_answering_during_a_micro_batch_is_named_as_the_caus
         hung.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         hung.bind(("127.0.0.1", port))
         hung.listen(64)
+        # A processing-time trigger replays the planned batch before it asks the broker for
+        # anything (available-now would first ask it for its latest offsets, in the driver).
+        run = start_stream(pipeline.plan, available_now=False)
         with pytest.raises(PipelineRunError) as failed:
-            pipeline.run_stream(available_now=True)
+            await_stream(run, handle_signals=False, timeout=240)
 
     error = failed.value
     assert error.error_class == "STREAM_FAILED"
