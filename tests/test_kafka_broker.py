@@ -168,3 +168,69 @@ def test_cluster_ids_are_kafka_uuids_the_storage_tool_accepts() -> None:
     assert not [i for i in ids if i.startswith("-")]
     assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_cli_restart_keeps_topics_records_and_port_unless_reset(tmp_path: Path) -> None:
+    from confluent_kafka import Consumer
+    from confluent_kafka.admin import AdminClient
+
+    cli = str(Path(sys.executable).parent / "spark-enrich")
+    folder = str(tmp_path / "cli-broker")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cli, "kafka", *args, "--dir", folder], capture_output=True, text=True, timeout=180,
+            check=False,
+        )  # fmt: skip
+
+    def address() -> str:
+        status = run("status", "--json")
+        assert status.returncode == 0, status.stdout + status.stderr
+        return str(json.loads(status.stdout)["bootstrap_servers"])
+
+    def topics(bootstrap: str) -> set[str]:
+        return set(AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics)
+
+    def records(bootstrap: str, topic: str) -> list[bytes]:
+        consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": "check", "auto.offset.reset": "earliest"}
+        )
+        consumer.subscribe([topic])
+        found: list[bytes] = []
+        for _ in range(60):
+            message = consumer.poll(1)
+            if message is not None and message.error() is None:
+                found.append(message.value() or b"")
+            if len(found) == 5:
+                break
+        consumer.close()
+        return found
+
+    assert run("start").returncode == 0
+    first = address()
+    producer = Producer({"bootstrap.servers": first})
+    for i in range(5):
+        producer.produce("kept", value=f"r{i}".encode())
+    assert producer.flush(30) == 0
+    del producer  # no reconnect attempts while the broker is down
+    assert run("stop").returncode == 0
+
+    restarted = run("start")
+    assert restarted.returncode == 0, restarted.stderr
+    assert address() == first  # same port: clients configured for it find it again
+    assert records(first, "kept") == [f"r{i}".encode() for i in range(5)]
+    assert run("stop").returncode == 0
+
+    port = int(first.rsplit(":", 1)[1])
+    with socket.socket() as squatter:  # another program took the port meanwhile
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        refused = run("start")
+    assert refused.returncode == 3
+    assert f"Port {port}" in refused.stderr and "--reset" in refused.stderr
+
+    reset = run("start", "--reset")
+    assert reset.returncode == 0, reset.stderr
+    assert "kept" not in topics(address())
+    assert run("stop").returncode == 0

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from spark_enrich.cli.app import EXIT_ENVIRONMENT, app, fail
-from spark_enrich.errors import SparkEnrichError
+from spark_enrich.errors import BrokerError, SparkEnrichError
 
 kafka_app = typer.Typer(
     help="Run a local single-node Kafka broker (KRaft) on 127.0.0.1.", no_args_is_help=True
@@ -23,26 +23,45 @@ DirOption = Annotated[Path, typer.Option("--dir", help="The broker's data and st
 @kafka_app.command("start")
 def start(
     data_dir: DirOption = DEFAULT_DIR,
-    port: Annotated[int | None, typer.Option(help="Client port (default: a free one).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Client port (default: the folder's previous one, or a free one)."),
+    ] = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Delete the folder's topics and records first; start on a new port."
+        ),
+    ] = False,
 ) -> None:
-    """Download the broker once (cached, checksum-verified), start it and print its address."""
+    """Download the broker once (cached, checksum-verified), start it and print its address.
+
+    A folder a broker used before keeps its topics, records and port across stop and start.
+    """
     from spark_enrich.testing.kafka import LocalKafkaBroker
 
     existing = LocalKafkaBroker.attach(data_dir)
     if existing is not None and existing.is_running():
+        if reset:
+            fail(
+                BrokerError(
+                    "BROKER_RUNNING",
+                    f"The broker in {data_dir} is running ({existing.bootstrap_servers}, pid "
+                    f"{existing.pid}); stop it first: spark-enrich kafka stop --dir {data_dir}",
+                    {"pid": existing.pid},
+                ),
+                EXIT_ENVIRONMENT,
+            )
         typer.echo(f"already running: {existing.bootstrap_servers} (pid {existing.pid})")
         return
+    restart = not reset and (data_dir / "logs" / "meta.properties").is_file()
     try:
-        # A stale folder from a crashed broker would carry a different cluster id: start afresh.
-        if data_dir.exists():
-            import shutil
-
-            shutil.rmtree(data_dir)
-        broker = LocalKafkaBroker.start(data_dir, port=port)
+        broker = LocalKafkaBroker.start(data_dir, port=port, reset=reset)
     except SparkEnrichError as exc:
         fail(exc, EXIT_ENVIRONMENT)
+    kept = "; its topics and records are kept (--reset to start empty)" if restart else ""
     typer.echo(
-        f"started: {broker.bootstrap_servers} (pid {broker.pid}, log {broker.state.log_file})"
+        f"started: {broker.bootstrap_servers} (pid {broker.pid}, log {broker.state.log_file}{kept})"
     )
 
 

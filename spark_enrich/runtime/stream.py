@@ -21,6 +21,7 @@ from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
 from spark_enrich.runtime.checkpoint import check_checkpoint, txn_app_id
+from spark_enrich.runtime.failure import BatchFailure, check_kafka_reachable, explain
 from spark_enrich.sources import read_stream
 
 if TYPE_CHECKING:
@@ -41,10 +42,6 @@ def processing_interval(trigger: Any) -> str:
     return f"{millis} milliseconds"
 
 
-# Delta's streaming source at a commit that rewrote rows (an upstream backfill, a DELETE inside
-# files) or removed whole files (a retention DELETE by partition).
-_UPSTREAM_REWRITE_ERRORS = ("DELTA_SOURCE_TABLE_IGNORE_CHANGES", "DELTA_SOURCE_IGNORE_DELETE")
-
 REPORTS_KEPT = 1000
 """Micro-batch reports a stream lists; older ones are folded into its run's totals."""
 
@@ -56,6 +53,9 @@ class StreamRun:
     query: StreamingQuery
     run_report: RunReport
     stop_requested: threading.Event = field(default_factory=threading.Event)
+    source: Any = None
+    checkpoint: str = ""
+    batch_failures: list[BatchFailure] = field(default_factory=list)
 
     @property
     def reports(self) -> list[BatchReport]:
@@ -101,12 +101,19 @@ def start_stream(
         src = candidates[0]
     checkpoint = str(stream_cfg.checkpoint)
     check_checkpoint(plan.spark, checkpoint, config.name, src)
+    check_kafka_reachable(src)
     app_id = txn_app_id(config.name, checkpoint)
     envelope = read_stream(plan.spark, src)
     run_report = RunReport(config.name, plan.run_id)
+    failures: list[BatchFailure] = []
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
-        report = process_batch(plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id))
+        try:
+            report = process_batch(plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id))
+        except BaseException as exc:
+            # Kept whole: through Py4J it reaches the query only as traceback text.
+            failures[:] = [BatchFailure(batch_id, exc)]
+            raise
         run_report.add(report, keep=REPORTS_KEPT)
 
     writer = envelope.writeStream.foreachBatch(on_batch).option("checkpointLocation", checkpoint)
@@ -116,7 +123,9 @@ def start_stream(
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=processing_interval(trigger))
-    return StreamRun(writer.start(), run_report)
+    return StreamRun(
+        writer.start(), run_report, source=src, checkpoint=checkpoint, batch_failures=failures
+    )
 
 
 def await_stream(
@@ -153,23 +162,34 @@ def await_stream(
                 break  # the query failed: reported below, with the engine's advice
         error = query.exception()
         if error is not None:
-            text = str(error)
-            hint = (
-                " The source table had rows deleted or rewritten (an upstream backfill or "
-                "retention delete): set skip_change_commits: true on the Delta source to go on "
-                "past such commits, then backfill this pipeline over the rewritten range."
-                if any(code in text for code in _UPSTREAM_REWRITE_ERRORS)
-                else ""
-            )
-            raise PipelineRunError(
-                "STREAM_FAILED",
-                f"Stream {query.name} failed: {text.splitlines()[0][:2000]}.{hint} Restart it: "
-                "it resumes from its checkpoint without loss or duplicates.",
-                {"query": query.name},
-            ) from error
+            raise _failed(run, error) from error
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _failed(run: StreamRun, error: StreamingQueryException) -> PipelineRunError:
+    """``STREAM_FAILED`` with the root cause and what to do: a restart only where it helps."""
+    query = run.query
+    try:  # the Java exception, whose chain of causes the Python one does not keep
+        java_error = query._jsq.exception().get()  # type: ignore[attr-defined]
+    except Exception:  # Spark Connect: no driver JVM here
+        java_error = None
+    batch_failure = run.batch_failures[-1] if run.batch_failures else None
+    failure, batch_id = explain(
+        error, java_error, batch_failure, source=run.source, checkpoint=run.checkpoint
+    )
+    where = "" if batch_id is None else f" in micro-batch {batch_id}"
+    return PipelineRunError(
+        "STREAM_FAILED",
+        f"Stream {query.name} failed{where}: {failure.cause.rstrip('.')}. {failure.advice}",
+        {
+            "query": query.name,
+            "failure": failure.kind,
+            "cause": failure.cause,
+            "batch_id": batch_id,
+        },
+    )
 
 
 def run_stream(

@@ -144,7 +144,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _require_free(port: int) -> None:
+def _require_free(port: int, advice: str | None = None) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # As the broker's own server socket does: connections of a stopped broker still in
         # TIME_WAIT must not make its restart on the same port fail; a listener still does.
@@ -155,7 +155,8 @@ def _require_free(port: int) -> None:
             raise EnvironmentProblem(
                 "PORT_IN_USE",
                 f"Port {port} on 127.0.0.1 is already in use ({exc.strerror}); the Kafka broker "
-                "cannot listen there. Stop what uses it, or omit the port to pick a free one.",
+                "cannot listen there. "
+                + (advice or "Stop what uses it, or omit the port to pick a free one."),
                 {"port": port},
             ) from exc
 
@@ -221,14 +222,18 @@ class LocalKafkaBroker:
         port: int | None = None,
         heap: str = "512m",
         startup_timeout: float = 90.0,
+        reset: bool = False,
     ) -> LocalKafkaBroker:
-        """Format a fresh KRaft log directory and start the broker; return once it serves.
+        """Start the broker and return once it serves. A folder a broker used before is a
+        restart: its topics, records and ports are kept; otherwise a fresh KRaft log directory
+        is formatted.
 
         Args:
             data_dir: folder for the broker's logs and config; a new temporary one by default.
-            port: client port on 127.0.0.1; a free one by default.
+            port: client port on 127.0.0.1; by default the folder's previous one, else a free one.
             heap: the broker JVM's maximum heap.
             startup_timeout: seconds to wait until the broker accepts requests.
+            reset: forget the folder's topics, records and ports first (start empty).
 
         Raises:
             EnvironmentProblem: no suitable Java, or the port is in use.
@@ -240,6 +245,8 @@ class LocalKafkaBroker:
         class_path = os.pathsep.join(str(p) for p in ensure_broker_jars())
         folder = Path(data_dir or tempfile.mkdtemp(prefix="spark-enrich-kafka-"))
         folder.mkdir(parents=True, exist_ok=True)
+        if reset:
+            _forget_state(folder)
         ports_file = folder / "ports.json"
         previous = json.loads(ports_file.read_text()) if ports_file.is_file() else {}
         # A restarted broker comes back on its old ports so that clients find it again.
@@ -248,7 +255,18 @@ class LocalKafkaBroker:
         while controller_port == client_port:
             controller_port = free_port()
         if previous:
-            _require_free(client_port)
+            again = f"It is the port the broker in {folder} used before, kept so clients find it."
+            if port is None:
+                _require_free(
+                    client_port,
+                    f"{again} Stop what uses it, or start on another port (--port, port=) or "
+                    "with --reset (reset=True: its topics and records are deleted).",
+                )
+            _require_free(
+                controller_port,
+                f"It is the controller port the broker in {folder} used before. Stop what uses "
+                "it, or start with --reset (reset=True: its topics and records are deleted).",
+            )
         ports_file.write_text(json.dumps({"port": client_port, "controller_port": controller_port}))
         props = _write_config(folder, client_port, controller_port)
         log_file = folder / "broker.log"
@@ -392,6 +410,22 @@ class LocalKafkaBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+_STATE = ("logs", "ports.json", "broker.json", "server.properties", "log4j2.properties")
+
+
+def _forget_state(folder: Path) -> None:
+    """Delete what a broker kept in ``folder`` (topics, records, cluster id, ports) and only
+    that: the folder may be one the user also keeps other files in."""
+    import shutil
+
+    for name in _STATE:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _cluster_id() -> str:
