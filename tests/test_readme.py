@@ -39,7 +39,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 CLI: Any = typer.main.get_command(app)
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.S | re.M)
 # Names that look like modules but are not: the entry-point group executor packages declare.
-NOT_MODULES = {ENTRY_POINT_GROUP}
+# Names that look like modules but are not: the entry-point group, the checkpoint record file.
+NOT_MODULES = {ENTRY_POINT_GROUP, "spark_enrich.json"}
 
 
 def _blocks(text: str) -> list[tuple[str, str]]:
