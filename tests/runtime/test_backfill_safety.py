@@ -128,8 +128,10 @@ def test_a_kafka_backfill_of_a_log_append_time_topic_reads_by_timestamp_and_refu
 
 
 def _write_archive(spark: SparkSession, path: Path, rows: list[tuple[str, date]]) -> None:
-    """A raw archive: the payload in ``value`` and the date in the named date column."""
-    frame = spark.createDataFrame(rows, "value STRING, event_date DATE")
+    """A raw archive as the demo's: the payload in ``value``, the date in ``event_date`` and the
+    Kafka key in ``key`` (the demo pipeline's ``key_column``)."""
+    keyed = [(payload, day, json.loads(payload)["user_id"]) for payload, day in rows]
+    frame = spark.createDataFrame(keyed, "value STRING, event_date DATE, key STRING")
     frame.write.format("delta").mode("overwrite").save(str(path))
 
 
@@ -221,12 +223,11 @@ def test_a_table_source_is_selected_on_its_own_date_column_and_the_output_on_the
         ("c", seventh, seventh),
     ]
     rows = [
-        (event(n, day, prefix=f"{name}-"), ingested)
+        (event(n, day, prefix=f"{name}-"), ingested, name)
         for n, (name, day, ingested) in enumerate(events)
     ]
-    spark.createDataFrame(rows, "value STRING, ingest_date DATE").write.format("delta").save(
-        str(archive)
-    )
+    archived = spark.createDataFrame(rows, "value STRING, ingest_date DATE, key STRING")
+    archived.write.format("delta").save(str(archive))
     sets = [
         *overrides(layout, ["unused"]),
         f"sources.archive.path={archive}",
