@@ -425,7 +425,7 @@ def _fail_if_not_about_rows(exc: BaseException, executors: list[str]) -> None:
     what = f"module {found.module!r} not found on the workers" if found.module else found.kind
     raise PipelineRunError(
         "INFRASTRUCTURE_ERROR",
-        f"{who} failed for a reason that is not about its rows ({what}): {found.cause}. "
+        f"{who} failed for a reason that is not about the rows ({what}): {found.cause}. "
         f"{found.hint} No row was dead-lettered and nothing of the batch was written.",
         params,
     ) from exc

@@ -13,9 +13,10 @@ import importlib
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -25,6 +26,7 @@ from engine_kit import envelope as make_envelope
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.pandas.functions import pandas_udf
 
 from spark_enrich import EnrichContext, Executor, Pipeline
 from spark_enrich.errors import PipelineRunError
@@ -43,6 +45,13 @@ def upper(values: pd.Series) -> pd.Series:
 """
 
 
+def _on_x(fn: Callable[[pd.Series], pd.Series]) -> Column:
+    """``fn`` applied to the column ``x`` as a pandas UDF (strings in and out)."""
+    make: Any = pandas_udf  # pyspark's stubs type only the deprecated `functionType` forms
+    column: Column = make(fn, "string")("x")
+    return column
+
+
 def _value(df: DataFrame, value: Column) -> DataFrame:
     return df.withColumns({"event_date": F.to_date("event_time"), "value": value})
 
@@ -51,8 +60,7 @@ class DriverOnlyFunction(Executor):
     """Sends the workers a function of a module they cannot import (pickled by reference)."""
 
     def enrich(self, df: DataFrame, ctx: EnrichContext) -> DataFrame:
-        upper = F.pandas_udf(importlib.import_module(WORKER_MODULE).upper, "string")
-        return df.withColumn("x", upper("x"))
+        return df.withColumn("x", _on_x(importlib.import_module(WORKER_MODULE).upper))
 
     def normalise(self, df: DataFrame) -> DataFrame:
         return _value(df, F.col("x"))
@@ -72,7 +80,7 @@ class ImportsOnWorker(Executor):
             importlib.import_module(module)
             return values
 
-        return _value(df, F.pandas_udf(imports_inside, "string")("x"))
+        return _value(df, _on_x(imports_inside))
 
 
 class CrashesWorker(Executor):
@@ -84,7 +92,7 @@ class CrashesWorker(Executor):
 
             os._exit(3)
 
-        return _value(df, F.pandas_udf(crash, "string")("x"))
+        return _value(df, _on_x(crash))
 
 
 class PythonPoison(Executor):
@@ -96,7 +104,7 @@ class PythonPoison(Executor):
                 raise ValueError("cannot enrich 'boom'")
             return values
 
-        return _value(df, F.pandas_udf(refuse_boom, "string")("x"))
+        return _value(df, _on_x(refuse_boom))
 
 
 REGISTRY = registry_with(
