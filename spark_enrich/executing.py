@@ -286,7 +286,8 @@ class _PoisonSearch:
         if self._done() or hi <= lo:
             return
         if hi - lo == 1:
-            error = error or self._test(lo, hi)
+            if error is None:
+                error = self._test(lo, hi)
             if error is not None:
                 self.found[int(self.ids[lo])] = error
             return
