@@ -5,6 +5,10 @@ A row that makes an executor raise (an ANSI error, ``raise_error``, a failing UD
 whole Spark job. When that happens the engine narrows the failure down by re-running the
 executor on halves of the batch until the failing rows are found, dead-letters them with reason
 ``executor_error`` and processes the rest. It costs extra jobs only when something fails.
+
+A failure that is not about the rows (a module missing on the workers, a lost executor, an
+unreachable service: :mod:`spark_enrich.failures`) is never narrowed down: the batch fails at
+once with ``INFRASTRUCTURE_ERROR`` and the real cause.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
@@ -22,6 +27,7 @@ from spark_enrich.columns import ERROR, EXECUTOR_COL, EXECUTOR_VERSION_COL, META
 from spark_enrich.conform import OutputContract, conform
 from spark_enrich.errors import ExecutorContractError, PipelineRunError
 from spark_enrich.executor import Executor
+from spark_enrich.failures import not_about_rows, summary
 from spark_enrich.materialize import materialize, release
 
 if TYPE_CHECKING:
@@ -224,33 +230,79 @@ def _slim(conformed: DataFrame) -> DataFrame:
     return conformed.withColumn(META, meta)
 
 
-def _fails(bound: BoundExecutor, rows: DataFrame, contract: Conformance) -> bool:
-    after_filter, normalised = apply_stages(bound, rows)
+def _fails(bound: BoundExecutor, rows: DataFrame, contract: Conformance) -> BaseException | None:
+    """The exception the executor raises on ``rows`` (``None`` when it does not), by one job
+    computing every output column as the batch's own job does.
+
+    Raises:
+        PipelineRunError: the failure is not about the rows (:func:`_fail_if_not_about_rows`).
+    """
+    _, normalised = apply_stages(bound, rows)
     try:
-        after_filter.count()
         contract.apply(normalised, bound.name).write.format("noop").mode("overwrite").save()
     except ExecutorContractError:
         raise
-    except Exception:
-        return True
-    return False
+    except Exception as exc:
+        _fail_if_not_about_rows(exc, [bound.name])
+        return exc
+    return None
 
 
-def _find_poison(
-    bound: BoundExecutor, rows: DataFrame, contract: Conformance, depth: int = 0
-) -> list[int]:
-    row_id = F.col(f"{META}.row_id")
-    ids = [int(r[0]) for r in rows.select(row_id).limit(2).collect()]
-    if len(ids) <= 1:
-        return ids
-    half = F.abs(F.xxhash64(row_id, F.lit(depth))) % 2 == 0
-    found: list[int] = []
-    for part in (rows.where(half), rows.where(~half)):
-        if _fails(bound, part, contract):
-            found += _find_poison(bound, part, contract, depth + 1)
-            if len(found) > MAX_POISON_ROWS:
-                break
-    return found
+class _PoisonSearch:
+    """Finds the rows that make an executor fail, by re-running it on halves of them.
+
+    The rows' ids are sorted once on the driver, so every part is a contiguous range of ids
+    whose size is known without a job; each test is one job. A row is a poison row only when
+    the executor fails on that row alone, and the search stops as soon as more than
+    :data:`MAX_POISON_ROWS` are found: past that the batch fails anyway.
+    """
+
+    def __init__(self, bound: BoundExecutor, rows: DataFrame, contract: Conformance) -> None:
+        self.bound = bound
+        self.rows = rows
+        self.contract = contract
+        row_id = F.col(f"{META}.row_id")
+        # 8 bytes per row through Arrow, only for an executor that failed on its rows.
+        self.ids = np.unique(rows.select(row_id.alias("id")).toArrow().column("id").to_numpy())
+        self.found: dict[int, BaseException] = {}
+        """Poison row id -> the error the executor raises on that row alone."""
+
+    def run(self) -> dict[int, BaseException]:
+        """Search every row (they failed together); stops after ``MAX_POISON_ROWS + 1``."""
+        self._search(0, len(self.ids), None)
+        return self.found
+
+    def _done(self) -> bool:
+        return len(self.found) > MAX_POISON_ROWS
+
+    def _test(self, lo: int, hi: int) -> BaseException | None:
+        row_id = F.col(f"{META}.row_id")
+        part = self.rows.where(row_id.between(int(self.ids[lo]), int(self.ids[hi - 1])))
+        return _fails(self.bound, part, self.contract)
+
+    def _search(self, lo: int, hi: int, error: BaseException | None) -> None:
+        """Find the failing rows among ``ids[lo:hi]``; ``error`` is the part's own failure
+        when it was tested, ``None`` when it is only known that it should fail."""
+        if self._done() or hi <= lo:
+            return
+        if hi - lo == 1:
+            if error is None:
+                error = self._test(lo, hi)
+            if error is not None:
+                self.found[int(self.ids[lo])] = error
+            return
+        mid = (lo + hi) // 2
+        left = self._test(lo, mid)
+        if left is not None:
+            self._search(lo, mid, left)
+            if not self._done():
+                right = self._test(mid, hi)
+                if right is not None:
+                    self._search(mid, hi, right)
+        else:
+            # The left half passed, so the failure is in the right half: it is not tested as a
+            # whole, only its parts (a single row always is, so none is blamed untested).
+            self._search(mid, hi, None)
 
 
 def run_executor(
@@ -264,8 +316,10 @@ def run_executor(
 
     Raises:
         ExecutorContractError: the executor broke its contract.
-        PipelineRunError: ``EXECUTOR_FAILED`` when the failure does not depend on rows (it
-            fails on an empty batch too) or more than :data:`MAX_POISON_ROWS` rows fail.
+        PipelineRunError: ``INFRASTRUCTURE_ERROR`` (or ``SERVICE_FAILED``) when the failure is
+            not about the rows; ``EXECUTOR_FAILED`` when it does not depend on rows (it fails
+            on an empty batch too, or on no row alone), when every row fails, or when more
+            than :data:`MAX_POISON_ROWS` rows fail.
     """
     try:
         kept, conformed, ok, bad, outside = _attempt(bound, routed, contract)
@@ -277,37 +331,62 @@ def run_executor(
         raise
     except Exception as exc:
         failure = exc
-    message = f"{type(failure).__name__}: {_first_line(failure)}"
+    _fail_if_not_about_rows(failure, [bound.name])
+    message = summary(failure)
     log.warning("executor %s failed on a batch (%s); isolating failing rows", bound.name, message)
-    if _fails(bound, routed.limit(0), contract):
+    if _fails(bound, routed.limit(0), contract) is not None:
         raise PipelineRunError(
             "EXECUTOR_FAILED",
             f"Executor {bound.name!r} fails even on an empty batch: {message}",
             {"executor": bound.name},
         ) from failure
-    poison_ids = _find_poison(bound, routed, contract)
-    # Every row of a batch failing is a broken executor, not poison: dead-lettering the whole
-    # batch would hide a bad deploy. A single-row batch cannot tell the two apart.
-    every_row = len(poison_ids) == input_rows > 1
-    if not poison_ids or len(poison_ids) > MAX_POISON_ROWS or every_row:
+    poison = _PoisonSearch(bound, routed, contract).run()
+    n_poison = len(poison)
+    params = {"executor": bound.name, "isolated": n_poison, "input": input_rows}
+    if not poison:
         raise PipelineRunError(
             "EXECUTOR_FAILED",
-            f"Executor {bound.name!r} failed and {len(poison_ids)} of its {input_rows} rows "
-            f"fail (limit {MAX_POISON_ROWS}, and not all of them); not a poison row but a "
+            f"Executor {bound.name!r} failed on its {input_rows} rows but on no row alone; "
+            f"not a poison row but a broken executor: {message}",
+            params,
+        ) from failure
+    if n_poison > MAX_POISON_ROWS:
+        raise PipelineRunError(
+            "EXECUTOR_FAILED",
+            f"Executor {bound.name!r} failed on more than {MAX_POISON_ROWS} of its "
+            f"{input_rows} rows (the search stopped at {n_poison}); not poison rows but a "
             f"broken executor: {message}",
-            {"executor": bound.name, "isolated": len(poison_ids), "input": input_rows},
+            params,
+        ) from failure
+    # Every row of a batch failing is a broken executor, not poison: dead-lettering the whole
+    # batch would hide a bad deploy. A single-row batch cannot tell the two apart.
+    if n_poison == input_rows > 1:
+        raise PipelineRunError(
+            "EXECUTOR_FAILED",
+            f"Executor {bound.name!r} failed on every one of its {input_rows} rows; not a "
+            f"poison row but a broken executor: {message}",
+            params,
         ) from failure
     row_id = F.col(f"{META}.row_id")
-    rest = routed.where(~row_id.isin(poison_ids))
-    kept, conformed, ok, bad, outside = _attempt(bound, rest, contract)
-    poison = routed.where(row_id.isin(poison_ids)).withColumn(
+    ids = list(poison)
+    rest = routed.where(~row_id.isin(ids))
+    try:
+        kept, conformed, ok, bad, outside = _attempt(bound, rest, contract)
+    except ExecutorContractError:
+        raise
+    except Exception as exc:
+        _fail_if_not_about_rows(exc, [bound.name])
+        raise
+    messages = F.create_map(
+        *[v for i, e in poison.items() for v in (F.lit(i).cast("bigint"), F.lit(summary(e)[:1000]))]
+    )
+    letters = routed.where(row_id.isin(ids)).withColumn(
         ERROR,
         F.struct(
             F.lit(Reason.EXECUTOR_ERROR.value).alias("reason"),
-            F.lit(message[:1000]).alias("message"),
+            F.element_at(messages, row_id).alias("message"),
         ),
     )
-    n_poison = len(poison_ids)
     return ExecutorResult(
         bound.name,
         bound.version,
@@ -316,15 +395,41 @@ def run_executor(
         ok,
         bad + n_poison,
         conformed,
-        poison=poison,
+        poison=letters,
         cached=[conformed],
         outside_range=outside,
     )
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:500] if text else ""
+def _fail_if_not_about_rows(exc: BaseException, executors: list[str]) -> None:
+    """Raise the batch's failure at once when ``exc`` cannot be blamed on any row.
+
+    Raises:
+        PipelineRunError: ``INFRASTRUCTURE_ERROR`` naming the real cause (the missing module,
+            the lost executor, the unreachable service), or ``SERVICE_FAILED`` for a service
+            whose ``on_failure`` is ``fail``.
+    """
+    found = not_about_rows(exc)
+    if found is None:
+        return
+    names = ", ".join(repr(n) for n in executors)
+    who = f"Executor {names}" if len(executors) == 1 else f"Executors {names} (in one job)"
+    params: dict[str, object] = {"executors": executors, "kind": found.kind, "cause": found.cause}
+    if found.kind == "service_failed":
+        raise PipelineRunError(
+            "SERVICE_FAILED",
+            f"{who} failed: {found.cause}. {found.hint} Nothing of the batch was written.",
+            params,
+        ) from exc
+    if found.module is not None:
+        params["module"] = found.module
+    what = f"module {found.module!r} not found on the workers" if found.module else found.kind
+    raise PipelineRunError(
+        "INFRASTRUCTURE_ERROR",
+        f"{who} failed for a reason that is not about the rows ({what}): {found.cause}. "
+        f"{found.hint} No row was dead-lettered and nothing of the batch was written.",
+        params,
+    ) from exc
 
 
 @dataclass
@@ -372,7 +477,10 @@ def run_executors(
                 )
             )
         except Exception as exc:
-            log.info("executors failed in their joint job (%s); running them one by one", exc)
+            _fail_if_not_about_rows(exc, [bound.name for bound, _, _ in work])
+            log.info(
+                "executors failed in their joint job (%s); running them one by one", summary(exc)
+            )
         else:
             results = []
             for p, (_, _, input_rows) in zip(planned, work, strict=True):

@@ -14,6 +14,11 @@ Wire format (one POST per batch)::
 When retries are exhausted the service's ``on_failure`` policy decides: ``dead_letter`` marks
 the rows with reason ``enrichment_error`` (they become dead letters after the executor),
 ``null`` leaves the response fields null, ``fail`` fails the batch.
+
+A service that cannot be reached at all is not a failure of the rows: when no request of a
+Spark task could connect (after the retries), the task raises :class:`ServiceUnreachable` and
+the batch fails with ``INFRASTRUCTURE_ERROR`` instead of dead-lettering every row, unless the
+policy is ``null`` (the pipeline then runs on without the fields, as it asked).
 """
 
 from __future__ import annotations
@@ -38,6 +43,18 @@ _FAILED = "_se_service_error"
 
 class ServiceFailure(Exception):
     """A request that failed after every retry."""
+
+
+class ServiceUnreachable(ServiceFailure):
+    """A request that could not connect to the service on any attempt."""
+
+
+def _connect_failed(exc: Exception) -> bool:
+    import httpx
+
+    # Only failures to connect: a read timeout or a dropped connection may be the request's
+    # doing (a row the service chokes on), a refused connection never is.
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
 
 
 def _convert(value: Any, data_type: DataType) -> Any:
@@ -79,6 +96,7 @@ def _post_batch(
 ) -> list[Any]:
     delay = cfg.backoff.total_seconds()
     last = "no attempt"
+    unreachable = True
     for attempt in range(cfg.retries + 1):
         if attempt:
             time.sleep(delay * 2 ** (attempt - 1))
@@ -87,7 +105,9 @@ def _post_batch(
             response = client.post(cfg.url, content=json.dumps({"requests": batch}, default=str))
         except Exception as exc:  # httpx transport errors and timeouts: retry
             last = f"{type(exc).__name__}: {exc}"
+            unreachable = unreachable and _connect_failed(exc)
             continue
+        unreachable = False
         if response.status_code >= 500 or response.status_code == 429:
             last = f"HTTP {response.status_code}"
             continue
@@ -100,6 +120,10 @@ def _post_batch(
         if not isinstance(answers, list) or len(answers) != len(batch):
             raise ServiceFailure(f"expected {len(batch)} responses, got {len(answers)!r}")
         return answers
+    if unreachable:
+        raise ServiceUnreachable(
+            f"cannot connect to {cfg.url} ({cfg.retries + 1} attempts; last: {last})"
+        )
     raise ServiceFailure(f"gave up after {cfg.retries + 1} attempts: {last}")
 
 
@@ -126,6 +150,7 @@ def make_service_call(cfg: Any) -> Callable[[DataFrame], DataFrame]:
             import pandas as pd
 
             limiter = _RateLimiter(cfg.rate_limit_per_s)
+            reached = False  # whether any request of this task got an answer
             with (
                 httpx.Client(
                     timeout=cfg.timeout.total_seconds(),
@@ -141,20 +166,27 @@ def make_service_call(cfg: Any) -> Callable[[DataFrame], DataFrame]:
                         for i in range(0, len(requests), cfg.batch_size)
                     ]
 
-                    def one(chunk: list[dict[str, Any]]) -> list[Any] | str:
+                    def one(chunk: list[dict[str, Any]]) -> list[Any] | ServiceFailure:
                         try:
                             return _post_batch(client, cfg, chunk, limiter)
                         except ServiceFailure as exc:
                             if policy == "fail":
-                                raise
-                            return str(exc)
+                                raise type(exc)(f"service {cfg.name!r}: {exc}") from exc
+                            return exc
 
+                    results = list(pool.map(one, chunks))
+                    down = [r for r in results if isinstance(r, ServiceUnreachable)]
+                    if down and len(down) == len(results) and not reached and policy != "null":
+                        # Not one request of this task connected: the service is down or
+                        # unreachable from this worker, which no row is to blame for.
+                        raise ServiceUnreachable(f"service {cfg.name!r}: {down[0]}")
+                    reached = reached or len(down) < len(results)
                     rows: list[dict[str, Any]] = []
-                    for chunk, result in zip(chunks, pool.map(one, chunks), strict=True):
+                    for chunk, result in zip(chunks, results, strict=True):
                         answers = result if isinstance(result, list) else [None] * len(chunk)
                         for answer in answers:
                             row: dict[str, Any] = {f.name: None for f in fields}
-                            error = result if isinstance(result, str) else None
+                            error = None if isinstance(result, list) else str(result)
                             if error is None:
                                 try:
                                     for f in fields:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from engine_kit import CONTRACT_DDL, build_config, config_dict, raw, registry_with, visible
+from engine_kit import (
+    CONTRACT_DDL,
+    build_config,
+    config_dict,
+    raw,
+    registry_with,
+    spark_jobs,
+    visible,
+)
 from engine_kit import envelope as make_envelope
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -17,6 +25,7 @@ from pyspark.sql import functions as F
 from spark_enrich import Executor, ExecutorContractError, Pipeline
 from spark_enrich.accounting import BatchReport
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.executing import MAX_POISON_ROWS
 from spark_enrich.process import process_batch
 
 AT_10 = datetime(2026, 1, 5, 10, 0)
@@ -189,3 +198,59 @@ def test_executor_failing_on_every_row_fails_the_batch(spark: SparkSession, tmp_
         process(spark, pipeline(spark, tmp_path, "always_fails"))
     assert caught.value.error_class == "EXECUTOR_FAILED"
     assert caught.value.message_parameters["executor"] == "always_fails"
+
+
+def _boom_batch(poison: int) -> tuple[list[str], list[str]]:
+    """(every payload, the poison ones): ``poison`` clicks with ``x = boom`` and one good one."""
+    booms = [raw(f"b{i}", x="boom") for i in range(poison)]
+    return [*booms, raw("good", x="fine")], booms
+
+
+def _search_jobs_bound(rows: int) -> int:
+    # Halving a failing set of n rows tests each part once: at most 2(n - 1) parts, one job
+    # each; plus a few jobs around the search (decode, the first attempt, the empty-batch
+    # probe, reading the row ids, the attempt without the poison rows, the writes).
+    return 2 * (rows - 1) + 20
+
+
+def test_exactly_the_row_cap_of_poison_rows_is_dead_lettered(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    assert MAX_POISON_ROWS == 64  # the README's number
+    payloads, booms = _boom_batch(MAX_POISON_ROWS)
+    p = pipeline(spark, tmp_path, "poison")
+    with spark_jobs(spark) as jobs:
+        report = process_batch(p.plan, make_envelope(spark, payloads), batch_id=0, write=True)
+    (counts,) = report.executors
+    assert (counts.input, counts.filtered, counts.output, counts.dead_lettered) == (65, 0, 1, 64)
+    letters = p.dead_letters().select(
+        "reason", "executor", F.col("raw_payload").cast("string").alias("raw")
+    )
+    assert_df_equality(
+        letters,
+        spark.createDataFrame(
+            [("executor_error", "poison", b) for b in booms],
+            "reason STRING, executor STRING, raw STRING",
+        ),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    assert [r.event_id for r in p.output().collect()] == ["good"]
+    assert len(jobs) <= _search_jobs_bound(len(payloads)), len(jobs)
+
+
+def test_one_poison_row_over_the_cap_fails_the_batch(spark: SparkSession, tmp_path: Path) -> None:
+    payloads, _ = _boom_batch(MAX_POISON_ROWS + 1)
+    p = pipeline(spark, tmp_path, "poison")
+    with spark_jobs(spark) as jobs, pytest.raises(PipelineRunError) as caught:
+        process_batch(p.plan, make_envelope(spark, payloads), batch_id=0, write=True)
+    assert caught.value.error_class == "EXECUTOR_FAILED"
+    # The search stops at the first row over the cap, counted exactly.
+    assert caught.value.message_parameters == {
+        "executor": "poison",
+        "isolated": MAX_POISON_ROWS + 1,
+        "input": len(payloads),
+    }
+    assert len(jobs) <= _search_jobs_bound(len(payloads)), len(jobs)
+    assert not (tmp_path / "out" / "_delta_log").exists()
+    assert not (tmp_path / "dead" / "_delta_log").exists()
