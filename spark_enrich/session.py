@@ -245,7 +245,9 @@ class _StartupOutput:
         for key, value in settings.items():
             conf.set(key, value)
         try:
-            gateway = launch_gateway(conf, popen_kwargs={"stderr": self._write_fd})
+            gateway = launch_gateway(  # type: ignore[no-untyped-call]
+                conf, popen_kwargs={"stderr": self._write_fd}
+            )
         finally:
             os.close(self._write_fd)  # the JVM has its copy; ours would keep the pipe open
         # pyspark keeps the first gateway it is given for the life of the process.
@@ -268,3 +270,16 @@ def _write_stderr(data: bytes) -> None:
     # Straight to file descriptor 2, where the JVM's stderr would have gone.
     while data:
         data = data[os.write(2, data) :]
+
+
+def _require_delta(session: SparkSession) -> None:
+    extensions = session.conf.get("spark.sql.extensions", "") or ""
+    if DELTA_EXTENSION not in extensions:
+        raise EnvironmentProblem(
+            "DELTA_NOT_CONFIGURED",
+            "The running Spark session has no Delta Lake extension. Start it with "
+            f"--packages {delta_package()},{kafka_package()} "
+            f"--conf spark.sql.extensions={DELTA_EXTENSION} "
+            f"--conf spark.sql.catalog.spark_catalog={DELTA_CATALOG}",
+            {"found": extensions},
+        )
