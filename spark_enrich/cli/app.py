@@ -61,7 +61,8 @@ app = typer.Typer(
     cls=_UsageErrorExit,
     help=(
         "Enrichment engine on Spark and Delta Lake: "
-        "one executor code path for stream, batch and backfill."
+        "one executor code path for stream, batch and backfill. Quiet by default (warnings "
+        "and errors only): -v or --log-level for more."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -97,8 +98,9 @@ def _print_version(value: bool) -> None:
 def configure_logging(level: str) -> None:
     """Python logging for the CLI at ``level``; py4j stays at WARNING (its INFO is per call)."""
     python_level = "WARNING" if level == "WARN" else level
+    # A no-op when the host process has configured logging already (tests, embedding code).
     logging.basicConfig(
-        level=python_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+        level=python_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("py4j").setLevel(logging.WARNING)
 
@@ -132,8 +134,7 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Enrichment engine on Spark and Delta Lake: one executor code path for stream, batch and
-    backfill. Quiet by default: warnings and errors only; -v or --log-level for more."""
+    """Options of spark-enrich itself, before the command: log level and version."""
     if log_level is not None:
         chosen: str | None = log_level.value
     elif verbose:
