@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+LOG_LEVEL_ENV = "SPARK_ENRICH_LOG_LEVEL"
+# Root WARN, chatty-but-harmless loggers ERROR; levels come from the system properties we pass.
+LOG4J_CONFIG = Path(__file__).with_name("log4j2-spark-enrich.properties")
+_LOG4J_LEVELS = ("OFF", "FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE", "ALL")
 
 
 # The delta-spark 4.4.1 wheel on PyPI is a Python-only patch release: Maven Central has the Delta
@@ -45,9 +52,47 @@ def kafka_package() -> str:
     return f"org.apache.spark:spark-sql-kafka-0-10_2.13:{pyspark.__version__}"
 
 
+def log_level() -> str:
+    """The log level of local sessions: ``SPARK_ENRICH_LOG_LEVEL`` (what the CLI's ``--log-level``
+    and ``-v`` set), else ``WARN``. At ``WARN`` and above Ivy's jar resolution report is hidden.
+
+    Raises:
+        EnvironmentProblem: the variable names no log4j level (``BAD_LOG_LEVEL``).
+    """
+    level = os.environ.get(LOG_LEVEL_ENV, "").strip().upper() or "WARN"
+    if level == "WARNING":  # Python's spelling
+        level = "WARN"
+    if level not in _LOG4J_LEVELS:
+        raise EnvironmentProblem(
+            "BAD_LOG_LEVEL",
+            f"{LOG_LEVEL_ENV}={level!r} is not a log level; use one of {', '.join(_LOG4J_LEVELS)}",
+            {"found": level, "allowed": list(_LOG4J_LEVELS)},
+        )
+    return level
+
+
+def _verbose(level: str) -> bool:
+    return _LOG4J_LEVELS.index(level) > _LOG4J_LEVELS.index("WARN")
+
+
+def _java_option(name: str, value: str) -> str:
+    # Spark splits extraJavaOptions like a shell: quote values with spaces (a TMPDIR, a venv).
+    return f'-D{name}="{value}"' if any(c.isspace() for c in value) else f"-D{name}={value}"
+
+
 def local_defaults(*, ui: bool = False, shuffle_partitions: int | None = None) -> dict[str, str]:
     """Settings for a single-machine session; every one can be overridden by the caller."""
     cores = os.cpu_count() or 2
+    level = log_level()
+    java_options = [
+        _java_option(
+            "derby.system.home", str(Path(os.environ.get("TMPDIR", "/tmp")) / "spark-enrich-derby")
+        ),
+        _java_option("log4j.configurationFile", str(LOG4J_CONFIG)),
+        _java_option("spark_enrich.log.level", level),
+        # The loggers that are noisy at WARN stay at ERROR unless more than WARN is asked for.
+        _java_option("spark_enrich.noisy.level", level if _verbose(level) else "ERROR"),
+    ]
     return {
         "spark.sql.shuffle.partitions": str(shuffle_partitions or max(2, min(8, cores * 2))),
         "spark.default.parallelism": str(max(2, cores)),
@@ -65,8 +110,7 @@ def local_defaults(*, ui: bool = False, shuffle_partitions: int | None = None) -
         "spark.python.sql.dataFrameDebugging.enabled": "false",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
-        "spark.driver.extraJavaOptions": "-Dderby.system.home="
-        + str(Path(os.environ.get("TMPDIR", "/tmp")) / "spark-enrich-derby"),
+        "spark.driver.extraJavaOptions": " ".join(java_options),
     }
 
 
@@ -110,6 +154,9 @@ def get_spark(
     if active is not None or _running_under_spark_submit():
         session = active or SparkSession.builder.appName(app_name).getOrCreate()
         _require_delta(session)
+        if os.environ.get(LOG_LEVEL_ENV):
+            # Only when asked for: a cluster's or a notebook's own log settings otherwise stand.
+            session.sparkContext.setLogLevel(log_level())
         return session
 
     check_java()
@@ -122,16 +169,26 @@ def get_spark(
     settings["spark.sql.extensions"] = DELTA_EXTENSION
     settings["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG
     settings.update(conf or {})
-    builder = SparkSession.builder.appName(app_name).master(
-        master or settings.pop("spark.master", "local[*]")
-    )
+    settings["spark.master"] = master or settings.pop("spark.master", "local[*]")
+    settings["spark.app.name"] = app_name
+    packages = [delta_package(), kafka_package(), *extra_packages]
+    settings["spark.jars.packages"] = ",".join(packages)
+    builder = SparkSession.builder
     for key, value in settings.items():
         builder = builder.config(key, value)
-    packages = [delta_package(), kafka_package(), *extra_packages]
-    builder = builder.config("spark.jars.packages", ",".join(packages))
+    level = log_level()
+    startup: _StartupOutput | None = None
     try:
+        from pyspark import SparkContext
+
+        # A JVM this process started before (a stopped session) is reused by pyspark as it is.
+        if not _verbose(level) and SparkContext._gateway is None:
+            startup = _StartupOutput()
+            startup.launch(settings)
         session = builder.getOrCreate()
     except Exception as exc:  # py4j/pyspark raise several types here; all mean "JVM did not start"
+        if startup is not None:
+            startup.show()  # the launcher's output explains a failed start: never hide it
         raise EnvironmentProblem(
             "SPARK_START_FAILED",
             "Spark's JVM did not start. With spark.jars.packages this is most often a jar that "
@@ -142,8 +199,77 @@ def get_spark(
             f"Cause: {exc}",
             {"packages": packages, "cause": str(exc)},
         ) from exc
-    session.sparkContext.setLogLevel(os.environ.get("SPARK_ENRICH_LOG_LEVEL", "WARN"))
+    session.sparkContext.setLogLevel(level)
     return session
+
+
+class _StartupOutput:
+    """Holds the JVM's stderr until the JVM is up, then passes everything through to ours.
+
+    spark-submit prints Ivy's resolution report (~100 lines on every start, even from the cache)
+    and JVM notices before the gateway exists; nothing else is held back. ``show`` writes what
+    was held, for a start that failed.
+    """
+
+    def __init__(self) -> None:
+        self.marker = f"spark-enrich: JVM started {uuid.uuid4().hex}".encode()
+        self._fd, self._write_fd = os.pipe()
+        self._held = b""
+        self._passing = False
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=self._pump, name="spark-enrich-jvm-stderr")
+        self.thread.daemon = True  # the JVM outlives nothing: it exits with this process
+        self.thread.start()
+
+    def _pump(self) -> None:
+        with os.fdopen(self._fd, "rb", buffering=0) as stream:
+            while chunk := stream.read(65536):
+                with self._lock:
+                    if not self._passing:
+                        self._held += chunk
+                        at = self._held.find(self.marker)
+                        if at < 0:
+                            continue
+                        chunk = self._held[at + len(self.marker) :].lstrip(b"\r\n")
+                        self._held = self._held[:at]
+                        self._passing = True
+                _write_stderr(chunk)
+
+    def launch(self, settings: Mapping[str, str]) -> None:
+        """Start the py4j JVM as pyspark would (the same spark-submit command and settings),
+        its stderr going through this object; builder.getOrCreate() then uses that JVM."""
+        from pyspark import SparkConf, SparkContext
+        from pyspark.java_gateway import launch_gateway
+
+        conf = SparkConf()
+        for key, value in settings.items():
+            conf.set(key, value)
+        try:
+            gateway = launch_gateway(  # type: ignore[no-untyped-call]
+                conf, popen_kwargs={"stderr": self._write_fd}
+            )
+        finally:
+            os.close(self._write_fd)  # the JVM has its copy; ours would keep the pipe open
+        # pyspark keeps the first gateway it is given for the life of the process.
+        SparkContext._ensure_initialized(gateway=gateway)
+        # The end of the startup output, written from inside the JVM so ordering is exact.
+        err = gateway.jvm.java.lang.System.err
+        err.println(self.marker.decode())
+        err.flush()
+
+    def show(self) -> None:
+        """Write the held startup output (the JVM exited, or is running but failed)."""
+        if not self._passing:  # the JVM exited: its last words are still on their way
+            self.thread.join(timeout=5)
+        with self._lock:
+            held, self._held, self._passing = self._held, b"", True
+        _write_stderr(held)
+
+
+def _write_stderr(data: bytes) -> None:
+    # Straight to file descriptor 2, where the JVM's stderr would have gone.
+    while data:
+        data = data[os.write(2, data) :]
 
 
 def _require_delta(session: SparkSession) -> None:

@@ -164,7 +164,7 @@ def command_problems(text: str) -> list[str]:
     """``spark-enrich`` commands, subcommands, options and option choices the CLI lacks."""
     problems = []
     any_command: dict[str, list[str]] = {}
-    for command in _all_commands(CLI):
+    for command in (CLI, *_all_commands(CLI)):  # the root's own options too (--log-level)
         any_command.update(_options(command))
     for line in _lines(text):
         words = _invocation(line)

@@ -100,6 +100,8 @@ def test_unresolvable_jar_fails_with_a_message_that_names_it(tmp_path: Path) -> 
     assert "ERROR_CLASS SPARK_START_FAILED" in result.stdout
     assert "org.example.missing:no-such-jar:0.0.1" in result.stdout
     assert "Maven Central" in result.stdout
+    # The launcher's report is held back on a normal start, but shown when the start failed.
+    assert "unresolved dependency" in result.stderr
 
 
 def test_python_workers_run_this_interpreter(spark: SparkSession) -> None:

@@ -47,10 +47,9 @@ def validate(
 ) -> None:
     """Check pipeline files and list their problems; exit 0 when all are valid, 2 when not.
 
-    Problems go to stderr as ``FILE:LINE:COL: yaml.path: message [CODE]`` and an indented line
-    with what was found and what is allowed; with
-    ``--format json`` a JSON report goes to stdout instead. Each file lists its first 50
-    problems and counts the rest (``problem_count`` in JSON).
+    Problems go to stderr as FILE:LINE:COL: yaml.path: message [CODE] and an indented line
+    with what was found and what is allowed; with --format json a JSON report goes to stdout
+    instead. Each file lists its first 50 problems and counts the rest (problem_count in JSON).
     """
     from spark_enrich.config.loading import check_pipeline_files
     from spark_enrich.config.problems import MAX_LISTED, listed

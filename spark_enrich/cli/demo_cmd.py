@@ -4,16 +4,13 @@ and optionally produced to Kafka. Other ``demo`` commands register on :data:`dem
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from spark_enrich.cli.app import EXIT_ENVIRONMENT, app, fail
-from spark_enrich.config.types import is_uri
+from spark_enrich.cli.app import EXIT_CONFIG_INVALID, EXIT_ENVIRONMENT, app, fail
+from spark_enrich.demo.run import clear_outputs
 from spark_enrich.errors import EnvironmentProblem, SparkEnrichError
-
-if TYPE_CHECKING:
-    from spark_enrich.config import PipelineConfig
 
 demo_app = typer.Typer(
     help="The pin-sharing demo: generate its data (and run it).", no_args_is_help=True
@@ -89,86 +86,45 @@ def run(
     ] = False,
 ) -> None:
     """Generate the demo data and run the demo pipeline end to end on it, then fold its
-    output into per-user sequences."""
-    import os
-    import shutil
-
+    output into per-user sequences; print each run's report (run_demo() in Python)."""
     from spark_enrich.cli.run_cmd import summarise
     from spark_enrich.config import ConfigError
-    from spark_enrich.demo.generate import produce_to_kafka, write_demo_data
-    from spark_enrich.pipeline import Pipeline
-    from spark_enrich.session import get_spark
-    from spark_enrich.testing.kafka import LocalKafkaBroker
+    from spark_enrich.demo.run import run_demo
 
-    out = out.resolve()
-    for stale in ("_checkpoints", "_kafka"):
-        shutil.rmtree(out / stale, ignore_errors=True)
-    env = {**os.environ, "SPARK_ENRICH_DEMO_DIR": str(out)}
-    broker = None
     try:
-        if stream:
-            broker = LocalKafkaBroker.start(out / "_kafka")
-            env["KAFKA_BOOTSTRAP"] = broker.bootstrap_servers
-        try:
-            pipeline = Pipeline.from_yaml(pipeline_file, env=env)
-            follower = None
-            if not no_sequences:
-                follower = Pipeline.from_yaml(sequences_file, env=env)
-        except ConfigError as exc:
-            fail(exc, 2)
-        for loaded in (pipeline, follower):
-            if loaded is not None:
-                _clear_outputs(loaded.config, out)
-        spark = get_spark("spark-enrich-demo")
-        pipeline = Pipeline(pipeline.config, spark=spark)
-        paths = write_demo_data(spark, out, events, seed=seed)
-        typer.echo(f"generated {events} raw events (seed {seed}) -> {paths['raw']}")
-        if broker is not None:
-            produced = produce_to_kafka(
-                spark.read.format("delta").load(paths["raw"]), broker.bootstrap_servers
-            )
-            typer.echo(f"produced {produced} events to Kafka at {broker.bootstrap_servers}")
-            report = pipeline.run_stream(available_now=True)
-        else:
-            report = pipeline.run_batch()
-        summarise(pipeline, report)
+        done = run_demo(
+            out,
+            events=events,
+            seed=seed,
+            pipeline_file=pipeline_file,
+            sequences_file=None if no_sequences else sequences_file,
+            stream=stream,
+        )
+        typer.echo(f"generated {events} raw events (seed {seed}) -> {done.raw_path}")
+        if done.produced is not None:
+            typer.echo(f"produced {done.produced} events to Kafka at {done.bootstrap_servers}")
+        pipeline = done.pipeline
+        summarise(pipeline, done.report)
         output_rows = pipeline.output().count()
         letters = pipeline.dead_letters().count()
         typer.echo(f"enriched Delta table: {pipeline.config.sink.path} holds {output_rows} rows")
         typer.echo(
             f"dead-letter table:    {pipeline.config.dead_letters.path} holds {letters} rows"
         )
-        if follower is not None:
-            follower = Pipeline(follower.config, spark=spark)
-            followed = follower.run_stream(available_now=True) if stream else follower.run_batch()
-            summarise(follower, followed)
-            users = follower.output().count()
+        if done.sequences is not None and done.sequences_report is not None:
+            summarise(done.sequences, done.sequences_report)
+            users = done.sequences.output().count()
             typer.echo(
-                f"sequence table:       {follower.config.sink.path} holds {users} users' "
+                f"sequence table:       {done.sequences.config.sink.path} holds {users} users' "
                 "latest events"
             )
+    except ConfigError as exc:
+        fail(exc, EXIT_CONFIG_INVALID)
     except EnvironmentProblem as exc:
         fail(exc, EXIT_ENVIRONMENT)
     except SparkEnrichError as exc:
         fail(exc)
-    finally:
-        if broker is not None:
-            broker.stop()
 
 
-def _clear_outputs(config: PipelineConfig, out: Path) -> None:
-    """Delete the tables and checkpoint a demo pipeline writes, when they lie inside ``out``
-    (a previous run's sequences would otherwise be folded into; never anything outside)."""
-    import shutil
-
-    stream = config.runtime.stream
-    for location in (
-        config.sink.path,
-        config.dead_letters.path,
-        stream.checkpoint if stream is not None else None,
-    ):
-        if location is None or is_uri(location):
-            continue
-        path = Path(location).resolve()
-        if path.is_relative_to(out) and path != out:
-            shutil.rmtree(path, ignore_errors=True)
+# Kept under its old name for callers and tests that import it from here.
+_clear_outputs = clear_outputs

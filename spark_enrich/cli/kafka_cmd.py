@@ -67,7 +67,7 @@ def start(
 
 @kafka_app.command("stop")
 def stop(data_dir: DirOption = DEFAULT_DIR) -> None:
-    """Stop the broker started with ``kafka start``."""
+    """Stop the broker started with kafka start."""
     from spark_enrich.testing.kafka import LocalKafkaBroker
 
     broker = LocalKafkaBroker.attach(data_dir)

@@ -3,7 +3,6 @@ under ``spark-submit`` (the session spark-submit made is reused, never reconfigu
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import date
 from enum import Enum
@@ -51,10 +50,6 @@ def load(path: Path, overrides: list[str] | None) -> Pipeline:
     from spark_enrich.config.problems import listed
     from spark_enrich.pipeline import Pipeline
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         return Pipeline.from_yaml(path, overrides=overrides or ())
     except ConfigError as exc:

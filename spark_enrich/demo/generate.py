@@ -452,6 +452,9 @@ def produce_to_kafka(
         "enable.idempotence": True,
         "linger.ms": 20,
         "compression.type": "lz4",
+        # Errors only: librdkafka's warnings here are retries that resolve themselves (a new
+        # broker still loading its coordinator); failed deliveries are reported below.
+        "log_level": 3,
     }
     settings.update(config or {})
     producer = Producer(settings)

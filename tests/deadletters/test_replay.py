@@ -152,10 +152,10 @@ def test_cli_replay_rejects_an_unknown_reason_and_a_bad_time(tmp_path: Path) -> 
     pipeline = str(write_pipeline(tmp_path))
     runner = CliRunner()
     bad_reason = runner.invoke(app, ["replay", pipeline, "--reason", "gremlins"])
-    assert bad_reason.exit_code == 2
+    assert bad_reason.exit_code == 64  # a usage error (EX_USAGE), not an invalid config (2)
     assert "executor_error" in bad_reason.output
     bad_time = runner.invoke(app, ["replay", pipeline, "--since", "last tuesday"])
-    assert bad_time.exit_code == 2
+    assert bad_time.exit_code == 64
     assert "--since" in bad_time.output
 
 

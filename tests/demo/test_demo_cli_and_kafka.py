@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from chispa import assert_df_equality
 from confluent_kafka import Consumer
 from pyspark.sql import SparkSession
@@ -16,9 +18,13 @@ from spark_enrich.cli.app import app
 from spark_enrich.cli.demo_cmd import _clear_outputs
 from spark_enrich.config import load_pipeline
 from spark_enrich.demo.generate import DemoDataError, generate_raw_events, produce_to_kafka
+from spark_enrich.demo.run import run_demo
 from spark_enrich.testing.kafka import LocalKafkaBroker
 
 REPO = Path(__file__).resolve().parents[2]
+DEMO_EXECUTORS = [
+    e["name"] for e in yaml.safe_load((REPO / "pipelines" / "demo.yaml").read_text())["executors"]
+]
 
 
 def test_generate_command_writes_the_tables_and_prints_paths_and_counts(
@@ -108,6 +114,27 @@ def test_demo_run_enriches_the_events_and_folds_them_into_each_users_sequence(
     # Every demo event names a pin or a query, so each user's sequence holds min(50, events).
     assert sizes == {user: min(50, n) for user, n in per_user.items()}
     assert f"sequences written {len(per_user)}" in result.output
+    # The batch report: one line per executor of the demo pipeline with its counts.
+    for name in DEMO_EXECUTORS:
+        assert re.search(rf"^  {name} +input +\d+  output +\d+", result.output, re.M), name
+
+
+def test_run_demo_returns_the_batch_report_demo_run_prints(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)  # the default pipeline paths
+    out = tmp_path / "demo"
+
+    done = run_demo(out, events=300, seed=5, sequences_file=None, spark=spark)
+
+    counts = done.report.by_executor()
+    assert sorted(counts) == sorted(DEMO_EXECUTORS)
+    enriched = spark.read.format("delta").load(str(out / "enriched")).count()
+    letters = spark.read.format("delta").load(str(out / "dead_letters")).count()
+    assert done.report.total("sink_rows_added") == enriched
+    decoded_away = sum(done.report.decode_dead_lettered().values())
+    assert sum(c.dead_lettered for c in counts.values()) + decoded_away == letters
+    assert done.sequences is None and done.sequences_report is None
 
 
 def test_demo_run_clears_only_its_pipelines_outputs_inside_its_folder(tmp_path: Path) -> None:
