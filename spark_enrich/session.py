@@ -267,9 +267,14 @@ class _StartupOutput:
 
 
 def _write_stderr(data: bytes) -> None:
-    # Straight to file descriptor 2, where the JVM's stderr would have gone.
-    while data:
-        data = data[os.write(2, data) :]
+    # Straight to file descriptor 2, where the JVM's stderr would have gone. A closed or broken
+    # stderr drops the text: the pump must keep draining the pipe, or the JVM would block on
+    # its next log line once the pipe is full.
+    try:
+        while data:
+            data = data[os.write(2, data) :]
+    except OSError:
+        pass
 
 
 def _require_delta(session: SparkSession) -> None:
