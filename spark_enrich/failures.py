@@ -205,20 +205,40 @@ def _from_java(exc: BaseException) -> NotAboutRows | None:
             return NotAboutRows("out_of_memory", cause)
         if condition in _CANCELLED_CONDITIONS:
             return NotAboutRows("spark", cause)
-        # A stage failure carries the task's failure reason on its first line.
-        if "java.lang.OutOfMemoryError" in first:
+        # A stage failure carries the task's failure reason on its first line. Only the start
+        # of that reason (the failure's own class or kind) is read: the rest may quote a row's
+        # value ('FetchFailed' in a bad cast), and a row must never pass for the cluster.
+        reason = _task_reason(first)
+        if reason.startswith("java.lang.OutOfMemoryError"):
             return NotAboutRows("out_of_memory", first)
-        if "ExecutorLostFailure" in first or "FetchFailed" in first:
+        if reason.startswith(("ExecutorLostFailure", "FetchFailed")):
             return NotAboutRows("executor_lost", first)
-        if (
-            "Python worker exited unexpectedly" in first
-            or "Python worker failed" in first
-            or "Cannot run program" in first
-        ):
+        if _PYTHON_WORKER_DIED.match(reason):
             return NotAboutRows("python_worker", first)
-        if "SparkContext was shut down" in first or "stopped SparkContext" in first:
+        if _CONTEXT_STOPPED.match(reason):
             return NotAboutRows("spark", first)
     return None
+
+
+# TaskSetManager's "Lost task 3.3 in stage 7.0 (TID 41) (host executor 2): " before a reason.
+_LOST_TASK = re.compile(r"Lost task \S+ in stage \S+ \(TID \d+\)(?: \([^)]*\))?: ")
+_PYTHON_WORKER_DIED = re.compile(
+    r"(?:[\w.$]+(?:Exception|Error): )?"
+    r"(?:Python worker exited unexpectedly|Python worker failed|Cannot run program)"
+)
+_CONTEXT_STOPPED = re.compile(
+    r"(?:Job \d+ cancelled because SparkContext was shut down"
+    r"|Cannot call methods on a stopped SparkContext)"
+)
+
+
+def _task_reason(first: str) -> str:
+    """The task's failure reason in a stage failure's first line, else the line itself."""
+    _, marker, rest = first.partition("most recent failure: ")
+    if not marker:
+        return first
+    lost = _LOST_TASK.match(rest)
+    return rest[lost.end() :] if lost else rest
 
 
 def _from_py4j(exc: BaseException) -> NotAboutRows | None:

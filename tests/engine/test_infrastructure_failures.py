@@ -258,3 +258,37 @@ def test_errors_rows_cause_are_about_rows(spark: SparkSession, failing: str) -> 
     with pytest.raises(Exception) as caught:
         spark.range(3).selectExpr(failing).collect()
     assert not_about_rows(caught.value) is None
+
+
+ROW_TEXTS = [
+    "FetchFailed",
+    "ExecutorLostFailure (executor 2 exited)",
+    "java.lang.OutOfMemoryError: Java heap space",
+    "Python worker exited unexpectedly (crashed)",
+    "Job 3 cancelled because SparkContext was shut down",
+]
+
+
+@pytest.mark.parametrize("text", ROW_TEXTS)
+def test_a_rows_value_that_reads_like_a_cluster_failure_is_still_about_rows(
+    spark: SparkSession, text: str
+) -> None:
+    """A poison row must never stop the pipeline: a row's own value quoted in its error (a bad
+    cast of the text 'FetchFailed', a raise_error with the row's field) is not the cluster's."""
+    rows = spark.createDataFrame([(text,)], "v STRING")
+    for failing in ("cast(v AS int)", "raise_error(v)"):
+        with pytest.raises(Exception) as caught:
+            rows.selectExpr(failing).collect()
+        assert not_about_rows(caught.value) is None, (failing, text)
+
+
+@pytest.mark.parametrize("text", ROW_TEXTS)
+def test_a_stage_failure_quoting_a_rows_value_is_about_rows(spark: SparkSession, text: str) -> None:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    reason = (
+        "org.apache.spark.SparkNumberFormatException: [CAST_INVALID_INPUT] The value "
+        f'\'{text}\' of the type "STRING" cannot be cast to "INT" because it is malformed.'
+    )
+    failure = jvm.org.apache.spark.SparkException(STAGE_FAILURE.format(reason=reason))
+    assert not_about_rows(_java_failure(spark, failure)) is None
