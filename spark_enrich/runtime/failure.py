@@ -96,7 +96,10 @@ def _python_chain(error: BaseException) -> list[tuple[str, str]]:
             origin = getattr(current, "_origin", None)  # a pyspark CapturedException
             java = origin if origin is not None and hasattr(origin, "getCause") else None
         if java is not None:
-            return chain + _java_chain(java)
+            try:
+                return chain + _java_chain(java)
+            except Exception:  # the JVM is gone: the Python side is all there is
+                java = None
         name = type(current).__qualname__
         module = type(current).__module__
         qualified = name if module == "builtins" else f"{module}.{name}"
@@ -133,7 +136,10 @@ def explain(
         source: the streamed source's configuration.
         checkpoint: the stream's checkpoint location.
     """
-    chain = _java_chain(java_error) if java_error is not None else []
+    try:
+        chain = _java_chain(java_error) if java_error is not None else []
+    except Exception:  # the JVM is gone: explain from what Python holds, never fail here
+        chain = []
     if not chain:
         chain = [(type(query_error).__qualname__, str(query_error))]
     in_batch = batch_failure is not None and any(
@@ -181,7 +187,8 @@ def _classify(text: str, cause: str, source: Any, checkpoint: str) -> Failure:
         )
     if _has(text, _UNKNOWN_TOPIC):
         topics = getattr(source, "topics", None)
-        which = ", ".join(topics) if topics else f"the topics matching {source.pattern!r}"
+        pattern = getattr(source, "pattern", None)
+        which = ", ".join(topics) if topics else f"the topics matching {pattern!r}"
         return Failure(
             "unknown_topic",
             cause,

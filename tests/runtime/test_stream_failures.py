@@ -12,8 +12,9 @@ import pytest
 from pyspark.sql import SparkSession
 from runtime_kit import Layout, demo_pipeline, event, overrides, produce
 
-from spark_enrich.config.models import KafkaSource
+from spark_enrich.config.models import DeltaSource, KafkaSource
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.runtime.failure import explain
 from spark_enrich.runtime.stream import await_stream, start_stream
 from spark_enrich.testing.kafka import LocalKafkaBroker, free_port
 
@@ -140,3 +141,15 @@ def test_records_gone_from_kafka_fail_without_restart_advice_and_name_the_way_on
         "fail_on_data_loss: false" in error.message and "runtime.stream.checkpoint" in error.message
     )
     assert RESTART not in error.message and "without loss" not in error.message
+
+
+def test_explaining_a_failure_never_fails_itself_for_a_delta_source() -> None:
+    """A Delta source has no ``pattern``: an error text that names a Kafka exception (an
+    executor's message, say) must still be explained, not raise inside the error path."""
+    source = DeltaSource(kind="delta", name="archive", path="/data/archive")
+    error = RuntimeError("lookup failed: UnknownTopicOrPartitionException: clicks-0")
+
+    failure, batch = explain(error, None, None, source=source, checkpoint="/tmp/checkpoint")
+
+    assert batch is None
+    assert "UnknownTopicOrPartitionException" in failure.cause
