@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from spark_enrich.config.document import Document
 from spark_enrich.config.models import PipelineConfig
 from spark_enrich.config.problems import ConfigError, Problem
+from spark_enrich.config.reading import read_document
 from spark_enrich.config.rules import Sections, check_pipelines, check_sections
 from spark_enrich.config.translate import problems_from_validation_error, walk
-from spark_enrich.config.yamldoc import Document, read_document
 
 if TYPE_CHECKING:
     from spark_enrich.registry import ExecutorRegistry

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from spark_enrich.columns import SEQUENCE_UPDATED_AT
 from spark_enrich.config.ddl import ArrayType, MapType, StructType
+from spark_enrich.config.document import Document
 from spark_enrich.config.models import (
     Decoding,
     DeltaMetrics,
@@ -36,7 +37,6 @@ from spark_enrich.config.models import (
 from spark_enrich.config.problems import Loc, Problem, close_match
 from spark_enrich.config.translate import problems_from_validation_error
 from spark_enrich.config.types import location_key
-from spark_enrich.config.yamldoc import Document
 from spark_enrich.errors import RegistryError
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from spark_enrich.config.document import Document
 from spark_enrich.config.problems import (
     CODES,
     MAX_LISTED,
@@ -26,7 +27,6 @@ from spark_enrich.config.problems import (
     close_match,
     shorten,
 )
-from spark_enrich.config.yamldoc import Document
 
 _TYPE_ERRORS = {
     "string_type",
