@@ -153,6 +153,12 @@ def test_cli_starts_reports_and_stops_a_broker(tmp_path: Path) -> None:
     status = run("status", "--json")
     info = json.loads(status.stdout)
     assert status.returncode == 0 and info["running"] is True
+    # How to point pipelines at it (the demo reads ${KAFKA_BOOTSTRAP:-127.0.0.1:9092}), runnable
+    # as it is printed: a shell comment follows the assignment.
+    export = f"export KAFKA_BOOTSTRAP={info['bootstrap_servers']}"
+    assert [line for line in started.stdout.splitlines() if line.startswith(export + " ")]
+    again = run("start")
+    assert again.returncode == 0 and export in again.stdout
     stopped = run("stop")
     assert stopped.returncode == 0, stopped.stderr
     assert not _pid_alive(info["pid"])

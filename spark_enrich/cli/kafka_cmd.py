@@ -17,6 +17,7 @@ kafka_app = typer.Typer(
 app.add_typer(kafka_app, name="kafka")
 
 DEFAULT_DIR = Path(".spark-enrich/kafka")
+BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP"
 DirOption = Annotated[Path, typer.Option("--dir", help="The broker's data and state folder.")]
 
 
@@ -53,6 +54,7 @@ def start(
                 EXIT_ENVIRONMENT,
             )
         typer.echo(f"already running: {existing.bootstrap_servers} (pid {existing.pid})")
+        _print_export(existing.bootstrap_servers)
         return
     restart = not reset and (data_dir / "logs" / "meta.properties").is_file()
     try:
@@ -62,6 +64,16 @@ def start(
     kept = "; its topics and records are kept (--reset to start empty)" if restart else ""
     typer.echo(
         f"started: {broker.bootstrap_servers} (pid {broker.pid}, log {broker.state.log_file}{kept})"
+    )
+    _print_export(broker.bootstrap_servers)
+
+
+def _print_export(bootstrap_servers: str) -> None:
+    # The demo pipeline reads ${KAFKA_BOOTSTRAP:-127.0.0.1:9092}; a broker on a free port is
+    # found only through this variable.
+    typer.echo(
+        f"export {BOOTSTRAP_ENV}={bootstrap_servers}   "
+        f"# pipelines name it as bootstrap_servers: ${{{BOOTSTRAP_ENV}}}"
     )
 
 

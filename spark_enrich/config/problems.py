@@ -73,6 +73,8 @@ CODES: dict[str, str] = {
     "BAD_PARAMS": "An executor takes no params but the configuration gives some.",
     "UNDECLARED_TABLE": "An executor uses a table that `enrichments.tables` does not declare.",
     "UNDECLARED_SERVICE": "An executor uses a service `enrichments.services` does not declare.",
+    "UNDECLARED_SERVICE_CALL": "An executor's code calls a service (`ctx.call_service`) that its "
+    "`@executor(services=...)` does not declare.",
     "UNDECLARED_SOURCE": "`runtime.batch.source` names no declared source.",
     "DATE_COLUMN_CONFLICT": "`runtime.batch.date_column` is not an output column while the "
     "batch source selects dates on a `date_column` of its own.",

@@ -35,6 +35,7 @@ from spark_enrich.config.models import (
     Source,
 )
 from spark_enrich.config.problems import Loc, Problem, close_match
+from spark_enrich.config.service_calls import undeclared_service_calls
 from spark_enrich.config.translate import problems_from_validation_error
 from spark_enrich.config.types import location_key
 from spark_enrich.errors import RegistryError
@@ -127,6 +128,7 @@ class _Rules:
         self.table_sources()
         self.decoding_fields()
         self.executors()
+        self.problems += undeclared_service_calls(self.s.executors, self.registry, self.doc)
         self.output_columns()
         self.sequence_sink()
         self.sink_properties()
