@@ -247,7 +247,7 @@ def pipeline_reference_markdown(registry: ExecutorRegistry | None = None) -> str
     lines = [
         "# Pipeline configuration reference",
         "",
-        "<!-- Generated from spark_enrich/config/models.py by "
+        "<!-- Generated from spark_enrich/config/models/ by "
         "`spark-enrich schema --format markdown`; do not edit by hand. -->",
         "",
         "A pipeline is one YAML file (see `pipelines/demo.yaml`). Check it with "

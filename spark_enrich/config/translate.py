@@ -160,6 +160,9 @@ def _type_name(tp: Any) -> str:
     tp = _unwrap(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return f"a mapping ({tp.__name__})"
+    members = _union_members(tp)
+    if members:  # variants by `kind`: their names, not their module paths
+        return f"a mapping ({' | '.join(m.__name__ for m in members)})"
     origin = get_origin(tp)
     if origin is list:
         return f"a list of {_type_name(get_args(tp)[0])}"

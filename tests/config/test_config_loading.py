@@ -419,6 +419,16 @@ def test_cross_field_rules_run_even_when_another_section_is_malformed(
     }
 
 
+def test_a_missing_section_of_variants_names_them_not_their_modules(
+    registry: ExecutorRegistry,
+) -> None:
+    data = _base_dict()
+    del data["sources"]
+    (problem,) = validate_pipeline(data, registry=registry)
+    assert (problem.code, problem.path) == ("MISSING_REQUIRED", "sources")
+    assert problem.allowed == "a list of a mapping (KafkaSource | DeltaSource | FilesSource)"
+
+
 def test_shared_event_type_declared_by_all_is_allowed(tmp_path: Path) -> None:
     text = _base_text().replace(
         "    params: {min_ms: 500}\n",

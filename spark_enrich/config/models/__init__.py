@@ -1,0 +1,68 @@
+"""The pipeline file as pydantic models: frozen, unknown keys forbidden, variants keyed by ``kind``.
+
+The models check the shape of each section and each value; rules that relate sections to one
+another (executors against the registry, keys against the output contract, nested paths...)
+live in :mod:`spark_enrich.config.rules`. Field descriptions are the configuration reference:
+``docs/configuration.md`` is generated from them.
+"""
+
+from spark_enrich.config.models.output import (
+    DeadLetters,
+    OutputColumn,
+    OutputContract,
+    SequenceSpec,
+    Sink,
+)
+from spark_enrich.config.models.pipeline import PipelineConfig
+from spark_enrich.config.models.runtime import (
+    AvailableNowTrigger,
+    BatchRuntime,
+    DeltaMetrics,
+    LogMetrics,
+    Metrics,
+    NoMetrics,
+    Observability,
+    ProcessingTimeTrigger,
+    Runtime,
+    StreamRuntime,
+    Trigger,
+)
+from spark_enrich.config.models.sections import (
+    AsOf,
+    Decoding,
+    Enrichments,
+    ExecutorConfig,
+    ServiceEnrichment,
+    TableEnrichment,
+)
+from spark_enrich.config.models.sources import DeltaSource, FilesSource, KafkaSource, Source
+
+__all__ = [
+    "AsOf",
+    "AvailableNowTrigger",
+    "BatchRuntime",
+    "DeadLetters",
+    "Decoding",
+    "DeltaMetrics",
+    "DeltaSource",
+    "Enrichments",
+    "ExecutorConfig",
+    "FilesSource",
+    "KafkaSource",
+    "LogMetrics",
+    "Metrics",
+    "NoMetrics",
+    "Observability",
+    "OutputColumn",
+    "OutputContract",
+    "PipelineConfig",
+    "ProcessingTimeTrigger",
+    "Runtime",
+    "SequenceSpec",
+    "ServiceEnrichment",
+    "Sink",
+    "Source",
+    "StreamRuntime",
+    "TableEnrichment",
+    "Trigger",
+]

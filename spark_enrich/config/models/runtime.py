@@ -1,0 +1,111 @@
+"""How a pipeline runs (stream, batch) and where its metrics go."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from spark_enrich.config.models._base import ConfigModel
+from spark_enrich.config.types import (
+    Duration,
+    NameRef,
+    PathStr,
+    format_duration,
+)
+
+
+class AvailableNowTrigger(ConfigModel):
+    """Process everything available, then stop."""
+
+    kind: Literal["available_now"] = Field(description="`available_now`.")
+
+
+class ProcessingTimeTrigger(ConfigModel):
+    """Start a micro-batch every `interval`."""
+
+    kind: Literal["processing_time"] = Field(description="`processing_time`.")
+    interval: Duration = Field(description="Time between micro-batch starts.")
+
+
+Trigger = Annotated[AvailableNowTrigger | ProcessingTimeTrigger, Field(discriminator="kind")]
+
+
+class StreamRuntime(ConfigModel):
+    """Structured-streaming settings."""
+
+    checkpoint: PathStr | None = Field(
+        default=None, description="Checkpoint location (required, one per pipeline)."
+    )
+    trigger: Trigger = Field(
+        default_factory=lambda: ProcessingTimeTrigger(
+            kind="processing_time", interval=timedelta(seconds=10)
+        ),
+        description="When micro-batches run.",
+    )
+
+
+class BatchRuntime(ConfigModel):
+    """Batch and backfill settings."""
+
+    source: NameRef = Field(min_length=1, description="Name of the source batch runs read.")
+    date_column: str = Field(
+        min_length=1,
+        description="The output's date column: the range a backfill replaces (when it is an "
+        "output column; else the sink's partition column). A source without a `date_column` "
+        "of its own is selected on this column too.",
+    )
+    chunk: Duration = Field(
+        default=timedelta(days=1), description="Date range per chunk: a whole number of days."
+    )
+
+    @field_validator("chunk")
+    @classmethod
+    def _whole_days(cls, value: timedelta) -> timedelta:
+        # Backfills replace whole days (the output's date column): 12h would silently be 1d.
+        if value % timedelta(days=1):
+            raise PydanticCustomError(
+                "BAD_DURATION",
+                "'{value}' is not a whole number of days: backfills replace whole dates",
+                {"value": format_duration(value), "allowed": "1d, 2d, 7d, ...", "example": "1d"},
+            )
+        return value
+
+
+class Runtime(ConfigModel):
+    """How the pipeline runs: as a stream, as batch/backfill, or both."""
+
+    stream: StreamRuntime | None = Field(default=None, description="Streaming settings.")
+    batch: BatchRuntime | None = Field(default=None, description="Batch and backfill settings.")
+
+
+class LogMetrics(ConfigModel):
+    """Metrics go to the driver log."""
+
+    kind: Literal["log"] = Field(description="`log`.")
+
+
+class DeltaMetrics(ConfigModel):
+    """Metrics are appended to a Delta table."""
+
+    kind: Literal["delta"] = Field(description="`delta`.")
+    path: PathStr = Field(description="Path of the metrics table.")
+
+
+class NoMetrics(ConfigModel):
+    """Metrics are not recorded."""
+
+    kind: Literal["none"] = Field(description="`none`.")
+
+
+Metrics = Annotated[LogMetrics | DeltaMetrics | NoMetrics, Field(discriminator="kind")]
+
+
+class Observability(ConfigModel):
+    """Where run metrics go."""
+
+    metrics: Metrics = Field(
+        default_factory=lambda: LogMetrics(kind="log"), description="Metrics destination."
+    )

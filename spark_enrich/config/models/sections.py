@@ -1,0 +1,156 @@
+"""Decoding, executors and enrichments: how events are read, processed and enriched."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from spark_enrich.config.ddl import StructType, parse_schema
+from spark_enrich.config.models._base import ConfigModel, exactly_one
+from spark_enrich.config.types import (
+    DatetimePattern,
+    DDLSchemaStr,
+    Duration,
+    Float,
+    HttpUrlStr,
+    Instant,
+    Int,
+    Name,
+    NameRef,
+    NonNegativeDuration,
+    NullPolicy,
+    PathStr,
+)
+
+with warnings.catch_warnings():
+    # `schema` is the natural key in the YAML; it shadows BaseModel.schema, a deprecated v1 API.
+    warnings.filterwarnings("ignore", message=".*shadows an attribute.*")
+
+    class Decoding(ConfigModel):
+        """How raw payloads become typed raw events."""
+
+        format: Literal["json"] = Field(default="json", description="Payload format.")
+        schema: DDLSchemaStr = Field(  # type: ignore[assignment]
+            description="The raw event schema as a Spark DDL column list."
+        )
+        event_type_field: str = Field(
+            default="event_type", description="Field holding the event type (routes to executors)."
+        )
+        event_time_field: str = Field(
+            default="event_time", description="Field holding the event time."
+        )
+        event_time_format: DatetimePattern | None = Field(
+            default=None, description="Spark datetime pattern of the event time; null = ISO-8601."
+        )
+        event_id_field: str = Field(default="event_id", description="Field holding the event id.")
+        required: list[str] = Field(
+            default_factory=list,
+            description="Fields that must be present; events lacking one become dead letters.",
+        )
+        max_payload_bytes: Int = Field(
+            default=1_048_576, gt=0, description="Larger payloads become dead letters."
+        )
+        unrouted: Literal["count", "dead_letter"] = Field(
+            default="count",
+            description="What happens to events no executor handles: counted, or dead-lettered.",
+        )
+        event_time_min: Instant | None = Field(
+            default="2000-01-01T00:00:00Z",
+            description="Events timed before this instant become dead letters "
+            "(`schema_mismatch`); null = no lower bound. Lower it to backfill older history.",
+        )
+        event_time_max_ahead: NonNegativeDuration | None = Field(
+            default=timedelta(days=1),
+            description="Events timed further than this after the moment they are processed "
+            "become dead letters (`schema_mismatch`); null = no upper bound.",
+        )
+
+        @cached_property
+        def struct(self) -> StructType:
+            """The parsed raw-event schema."""
+            return parse_schema(self.schema)
+
+
+class ExecutorConfig(ConfigModel):
+    """One executor the pipeline runs, by its registered name."""
+
+    name: NameRef = Field(min_length=1, description="Registered executor name.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Executor parameters, validated by its params model."
+    )
+    shared_event_types: list[str] = Field(
+        default_factory=list,
+        description="Event types this executor knowingly shares with another executor.",
+    )
+
+
+class AsOf(ConfigModel):
+    """Point-in-time join columns: the table row valid at the event time is joined."""
+
+    event_time: str = Field(description="Event column holding the event time.")
+    valid_from: str = Field(description="Table column where a row's validity starts.")
+    valid_to: str | None = Field(
+        default=None, description="Table column where it ends; null = until the next row."
+    )
+
+
+class TableEnrichment(ConfigModel):
+    """An offline Delta table that executors join, by logical name."""
+
+    name: Name = Field(description="Logical name executors use (`ctx.table(name)`).")
+    path: PathStr | None = Field(default=None, description="Path of the Delta table (or `table`).")
+    table: str | None = Field(
+        default=None, min_length=1, description="Catalog name of the table (or `path`)."
+    )
+    keys: list[str] = Field(
+        min_length=1, description="Join key columns (same names in events and table; `ctx.join`)."
+    )
+    broadcast: bool = Field(default=False, description="Hint Spark to broadcast the table.")
+    as_of: AsOf | None = Field(
+        default=None,
+        description="Point-in-time join by `ctx.join`; null = join every row of the key.",
+    )
+
+    @model_validator(mode="after")
+    def _path_xor_table(self) -> TableEnrichment:
+        exactly_one(self, "path", "table", "PATH_XOR_TABLE")
+        return self
+
+
+class ServiceEnrichment(ConfigModel):
+    """An HTTP enrichment service that executors call, by logical name."""
+
+    name: Name = Field(description="Logical name executors use.")
+    url: HttpUrlStr = Field(description="Endpoint receiving batched requests.")
+    batch_size: Int = Field(default=100, gt=0, description="Events per request.")
+    concurrency: Int = Field(default=4, gt=0, description="Concurrent requests per executor.")
+    timeout: Duration = Field(default=timedelta(seconds=5), description="Per-request timeout.")
+    retries: Int = Field(default=3, ge=0, description="Retries after a failed request.")
+    backoff: NonNegativeDuration = Field(
+        default=timedelta(milliseconds=200), description="First retry delay; doubles per retry."
+    )
+    rate_limit_per_s: Float | None = Field(
+        default=None, gt=0, description="Request rate limit per executor; null = none."
+    )
+    on_failure: Annotated[Literal["dead_letter", "null", "fail"], NullPolicy] = Field(
+        default="dead_letter",
+        description="When retries are exhausted: dead-letter the event, leave the fields null, "
+        "or fail the run.",
+    )
+    request_columns: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="Event columns sent."
+    )
+    response_schema: DDLSchemaStr = Field(description="Fields returned, as a DDL column list.")
+
+
+class Enrichments(ConfigModel):
+    """Offline tables and services the executors may use."""
+
+    tables: list[TableEnrichment] = Field(default_factory=list, description="Offline tables.")
+    services: list[ServiceEnrichment] = Field(
+        default_factory=list, description="Enrichment services."
+    )
