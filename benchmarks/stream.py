@@ -312,7 +312,7 @@ def latency(
 
             window = _measure(producer, rows, rate, warm_up, drain, stop)
             samples = _latencies(
-                spark, str(pipeline.plan.sink.path), "_source.timestamp", "_ingested_at"
+                spark, str(pipeline.plan.sink.table.path), "_source.timestamp", "_ingested_at"
             )
             results.append((label, window.summary(samples), len(run.reports)))
     table: list[tuple[str, float, str]] = []

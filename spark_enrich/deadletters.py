@@ -18,17 +18,13 @@ from spark_enrich.columns import DEAD_LETTER_DDL, ERROR, META
 from spark_enrich.decode import parse_schema
 from spark_enrich.delta_commit import (
     Txn,
-    add_missing_columns,
     commit_settings,
-    committed_txn_version,
-    delta_table,
-    ensure_table,
     insert_new,
     merge_into,
-    read_table,
     with_conflict_retry,
 )
 from spark_enrich.sqltext import literal
+from spark_enrich.tables import SessionMemo, TableRef
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -131,29 +127,29 @@ def to_dead_letters(
 class DeadLetterTable:
     """The pipeline's dead-letter Delta table."""
 
-    path: str | None
-    table: str | None = None
-    _created: set[int] = field(default_factory=set, init=False, compare=False, repr=False)
+    table: TableRef
+    _ensured: SessionMemo = field(
+        default_factory=SessionMemo, init=False, compare=False, repr=False
+    )
 
     def ensure(self, spark: SparkSession) -> None:
         """Create the table if it does not exist yet, and add the columns a table written by an
         older version lacks; once per session (see :meth:`spark_enrich.sink.DeltaSink.ensure`)."""
-        if id(spark) in self._created:
-            return
+        self._ensured.once(spark, lambda: self._create(spark))
+
+    def _create(self, spark: SparkSession) -> None:
         schema = parse_schema(DEAD_LETTER_DDL)
-        ensure_table(spark, path=self.path, table=self.table, schema=schema)
-        add_missing_columns(spark, path=self.path, table=self.table, schema=schema)
-        self._created.add(id(spark))
+        self.table.ensure(spark, schema)
+        self.table.add_missing_columns(spark, schema)
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The whole dead-letter table."""
-        return read_table(spark, path=self.path, table=self.table)
+        return self.table.read(spark)
 
     def written_by(self, spark: SparkSession, txn: Txn) -> bool:
         """Whether an earlier attempt of the write ``txn`` stored dead letters here (its
         commit carries ``txn``, see :meth:`write`)."""
-        version = committed_txn_version(spark, path=self.path, table=self.table, app_id=txn.app_id)
-        return version >= txn.version
+        return self.table.committed_txn_version(spark, txn.app_id) >= txn.version
 
     def write(
         self,
@@ -208,8 +204,7 @@ class DeadLetterTable:
                 return 0
             return insert_new(
                 spark,
-                path=self.path,
-                table=self.table,
+                self.table,
                 source=letters,
                 condition="t.dead_letter_id = s.dead_letter_id",
                 txn=txn,
@@ -226,8 +221,7 @@ class DeadLetterTable:
             return 0
         return merge_into(
             spark,
-            path=self.path,
-            table=self.table,
+            self.table,
             source=letters,
             condition="t.dead_letter_id = s.dead_letter_id",
             clauses=lambda builder: builder.whenNotMatchedInsertAll().whenNotMatchedBySourceDelete(
@@ -240,7 +234,7 @@ class DeadLetterTable:
         )
 
     def _delete(self, spark: SparkSession, condition: str, user_metadata: str | None) -> None:
-        target = delta_table(spark, path=self.path, table=self.table)
+        target = self.table.delta_table(spark)
 
         def delete() -> None:
             with commit_settings(spark, txn=None, user_metadata=user_metadata):

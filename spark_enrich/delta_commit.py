@@ -1,5 +1,7 @@
-"""Delta commit discipline shared by the sink and the dead-letter table: idempotent transactions
-(``txnAppId``/``txnVersion``), commit metadata, table creation and conflict retries."""
+"""Delta commit discipline shared by the sink, the dead-letter table and maintenance: idempotent
+transactions (``txnAppId``/``txnVersion``), commit metadata, the process-wide commit lock and
+retries of Delta's typed conflict exceptions. Which table, and reading or creating it, is
+:mod:`spark_enrich.tables`."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from spark_enrich.sqltext import ident, literal
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from delta.tables import DeltaMergeBuilder
     from pyspark.sql import DataFrame, SparkSession
-    from pyspark.sql.types import StructType
+
+    from spark_enrich.tables import TableRef
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,21 +77,38 @@ def commit_settings(
                 spark.conf.unset(key)
 
 
-def is_conflict(exc: BaseException) -> bool:
-    """Whether ``exc`` is a Delta optimistic-concurrency conflict worth retrying."""
-    text = f"{type(exc).__name__} {exc}"
-    return any(
-        marker in text
-        for marker in (
-            "ConcurrentAppendException",
-            "ConcurrentDeleteReadException",
-            "ConcurrentDeleteDeleteException",
-            "ConcurrentTransactionException",
-            "MetadataChangedException",
-            "ProtocolChangedException",
-            "DELTA_CONCURRENT",
-        )
+def _conflict_types() -> tuple[type[BaseException], ...]:
+    # Importing delta.exceptions also installs its conversion of Delta's JVM conflict
+    # exceptions into these Python types (classic sessions; delta.connect does it for Connect).
+    from delta import exceptions
+
+    return (
+        exceptions.DeltaConcurrentModificationException,
+        exceptions.ConcurrentWriteException,
+        exceptions.MetadataChangedException,
+        exceptions.ProtocolChangedException,
+        exceptions.ConcurrentAppendException,
+        exceptions.ConcurrentDeleteReadException,
+        exceptions.ConcurrentDeleteDeleteException,
+        exceptions.ConcurrentTransactionException,
     )
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is a Delta optimistic-concurrency conflict worth retrying: one of
+    :mod:`delta.exceptions`' types, raised directly or as the cause of another exception
+    (a conflict thrown inside another JVM exception, or chained in Python)."""
+    types = _conflict_types()
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, types):
+            return True
+        seen.add(id(current))
+        # PySpark keeps a converted JVM cause in ``_cause`` (it has no public accessor).
+        cause = getattr(current, "_cause", None)
+        current = cause if isinstance(cause, BaseException) else current.__cause__
+    return False
 
 
 def with_conflict_retry(
@@ -103,6 +122,7 @@ def with_conflict_retry(
     set would record that thread's transaction and make Delta skip its real commit. A long
     action (OPTIMIZE) makes the other threads' commits in this process wait for it.
     """
+    _conflict_types()  # before the first commit: the import installs the conversion
     for attempt in range(1, attempts + 1):
         try:
             with _SESSION_COMMIT_LOCK:
@@ -116,125 +136,13 @@ def with_conflict_retry(
     raise AssertionError("unreachable")
 
 
-def ensure_table(
-    spark: SparkSession,
-    *,
-    path: str | None,
-    table: str | None,
-    schema: StructType,
-    partition_by: Sequence[str] = (),
-    properties: Mapping[str, str] | None = None,
-) -> None:
-    """Create the Delta table with this schema, partitioning and properties if it is missing;
-    set the ``properties`` an existing table lacks or holds with another value (properties the
-    configuration no longer names are left as they are)."""
-    from delta.tables import DeltaTable
-
-    properties = {key: str(value) for key, value in (properties or {}).items()}
-    builder = DeltaTable.createIfNotExists(spark)
-    builder = builder.location(path) if path else builder.tableName(str(table))
-    builder = builder.addColumns(schema)
-    if partition_by:
-        builder = builder.partitionedBy(*partition_by)
-    for key, value in properties.items():
-        builder = builder.property(key, value)
-    with_conflict_retry(builder.execute, what=f"create {path or table}")
-    if properties:
-        _set_changed_properties(spark, path=path, table=table, properties=properties)
-
-
-def add_missing_columns(
-    spark: SparkSession, *, path: str | None, table: str | None, schema: StructType
-) -> None:
-    """Add the top-level columns of ``schema`` that the existing table lacks (a table created
-    by an older engine version), as nullable columns at the end."""
-    present = {name.lower() for name in read_table(spark, path=path, table=table).columns}
-    missing = [f for f in schema.fields if f.name.lower() not in present]
-    if not missing:
-        return
-    target = f"delta.{ident(str(path))}" if path else str(table)
-    columns = ", ".join(f"{ident(f.name)} {f.dataType.simpleString()}" for f in missing)
-    log.info("%s: adding columns %s", path or table, [f.name for f in missing])
-    with_conflict_retry(
-        lambda: spark.sql(f"ALTER TABLE {target} ADD COLUMNS ({columns})"),
-        what=f"add columns to {path or table}",
-    )
-
-
-def _property_key(key: str) -> str:
-    # Delta stores its own ``delta.*`` keys in canonical case, whatever case they were set in.
-    return key.lower() if key.lower().startswith("delta.") else key
-
-
-def _set_changed_properties(
-    spark: SparkSession, *, path: str | None, table: str | None, properties: Mapping[str, str]
-) -> None:
-    current_row = delta_table(spark, path=path, table=table).detail().first()
-    current = {_property_key(k): v for k, v in (current_row["properties"] or {}).items()}
-    changed = {k: v for k, v in properties.items() if current.get(_property_key(k)) != v}
-    if not changed:
-        return
-    target = f"delta.{ident(str(path))}" if path else str(table)
-    assignments = ", ".join(f"{literal(k)} = {literal(v)}" for k, v in changed.items())
-    log.info("%s: setting table properties %s", path or table, sorted(changed))
-    with_conflict_retry(
-        lambda: spark.sql(f"ALTER TABLE {target} SET TBLPROPERTIES ({assignments})"),
-        what=f"set properties of {path or table}",
-    )
-
-
-def delta_table(spark: SparkSession, *, path: str | None, table: str | None):  # type: ignore[no-untyped-def]
-    """The :class:`delta.tables.DeltaTable` at ``path`` or named ``table``."""
-    from delta.tables import DeltaTable
-
-    return DeltaTable.forPath(spark, path) if path else DeltaTable.forName(spark, str(table))
-
-
-def read_table(spark: SparkSession, *, path: str | None, table: str | None) -> DataFrame:
-    """The Delta table at ``path`` or named ``table`` as a DataFrame."""
-    reader = spark.read.format("delta")
-    return reader.load(path) if path else reader.table(str(table))
-
-
-def table_version(spark: SparkSession, *, path: str | None, table: str | None) -> int:
-    """The table's current version (-1 for a table without commits)."""
-    row = delta_table(spark, path=path, table=table).history(1).first()
-    return int(row["version"]) if row is not None else -1
-
-
-def committed_txn_version(
-    spark: SparkSession, *, path: str | None, table: str | None, app_id: str
-) -> int:
-    """The last ``txnVersion`` the table committed under ``app_id`` (-1: none, or no table).
-
-    Read from the table's Delta log through the driver's JVM (the Python API does not expose
-    the log's transactions); without one (Spark Connect) it is -1, as for a table never
-    written under ``app_id``.
-    """
-    jvm: Any = spark._jvm
-    if jvm is None:
-        return -1
-    jspark: Any = spark._jsparkSession
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
-    if path:
-        log_ = delta_log.forTable(jspark, path)
-    else:
-        if not spark.catalog.tableExists(str(table)):
-            return -1
-        name = jspark.sessionState().sqlParser().parseTableIdentifier(str(table))
-        log_ = delta_log.forTable(jspark, name)
-    # A transaction that is never committed: it only reads the latest snapshot.
-    return int(log_.startTransaction().txnVersion(app_id))
-
-
 def merge_into(
     spark: SparkSession,
+    target: TableRef,
     *,
-    path: str | None,
-    table: str | None,
     source: DataFrame,
     condition: str,
-    clauses: Callable[[Any], Any],
+    clauses: Callable[[DeltaMergeBuilder], DeltaMergeBuilder],
     counted: Sequence[str],
     txn: Txn | None,
     user_metadata: str | None,
@@ -251,11 +159,7 @@ def merge_into(
 
     def merge() -> int:
         with commit_settings(spark, txn=txn, user_metadata=user_metadata, materialized_source=True):
-            builder = (
-                delta_table(spark, path=path, table=table)
-                .alias("t")
-                .merge(source.alias("s"), condition)
-            )
+            builder = target.delta_table(spark).alias("t").merge(source.alias("s"), condition)
             rows = clauses(builder).execute().collect()
         return sum(int(rows[0][name]) for name in counted) if rows else 0
 
@@ -264,9 +168,8 @@ def merge_into(
 
 def insert_new(
     spark: SparkSession,
+    target: TableRef,
     *,
-    path: str | None,
-    table: str | None,
     source: DataFrame,
     condition: str,
     txn: Txn | None,
@@ -276,7 +179,7 @@ def insert_new(
     """:func:`merge_into` inserting the rows that match no target row on ``condition``;
     returns the rows inserted."""
     return merge_into(
-        spark, path=path, table=table, source=source, condition=condition,
+        spark, target, source=source, condition=condition,
         clauses=lambda builder: builder.whenNotMatchedInsertAll(),
         counted=("num_inserted_rows",), txn=txn, user_metadata=user_metadata, what=what,
     )  # fmt: skip
@@ -284,9 +187,8 @@ def insert_new(
 
 def rows_added(
     spark: SparkSession,
+    target: TableRef,
     *,
-    path: str | None,
-    table: str | None,
     after: int,
     metric: str,
     marker: str | None,
@@ -296,7 +198,7 @@ def rows_added(
     """
     from pyspark.sql import functions as F
 
-    history = delta_table(spark, path=path, table=table).history(20)
+    history = target.history(spark, 20)
     ours = F.col("version") > after
     if marker is not None:
         ours = ours & (F.col("userMetadata") == marker)

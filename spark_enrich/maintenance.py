@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from spark_enrich.delta_commit import delta_table, with_conflict_retry
+from spark_enrich.delta_commit import with_conflict_retry
 from spark_enrich.sqltext import ident
+from spark_enrich.tables import TableRef
 
 if TYPE_CHECKING:
+    from delta.tables import DeltaTable
     from pyspark.sql import SparkSession
 
     from spark_enrich.config import PipelineConfig
@@ -71,15 +73,7 @@ def retention_column(config: PipelineConfig) -> str:
     return config.decoding.event_time_field
 
 
-def _exists(spark: SparkSession, path: str | None, table: str | None) -> bool:
-    from delta.tables import DeltaTable
-
-    if path:
-        return bool(DeltaTable.isDeltaTable(spark, path))
-    return bool(spark.catalog.tableExists(str(table)))
-
-
-def _optimize(target: Any, result: TableMaintenance) -> None:
+def _optimize(target: DeltaTable, result: TableMaintenance) -> None:
     row = target.optimize().executeCompaction().select("metrics.*").first()
     if row is not None:
         result.files_removed = int(row["numFilesRemoved"] or 0)
@@ -115,16 +109,16 @@ def maintain(
     results = []
     sink = config.sink
     letters = config.dead_letters
-    for role, path, table in (
-        ("sink", sink.path, sink.table),
-        ("dead_letters", letters.path, letters.table),
+    for role, ref in (
+        ("sink", TableRef.of(path=sink.path, table=sink.table)),
+        ("dead_letters", TableRef.of(path=letters.path, table=letters.table)),
     ):
-        result = TableMaintenance(role, str(path or table))
+        result = TableMaintenance(role, ref.location)
         results.append(result)
-        if not _exists(spark, path, table):
+        if not ref.exists(spark):
             result.exists = False
             continue
-        target = delta_table(spark, path=path, table=table)
+        target = ref.delta_table(spark)
         with_conflict_retry(partial(_optimize, target, result), what=f"optimize {role}")
         if role == "sink" and sink.retention_days is not None:
             today = today or datetime.now(timezone.utc).date()

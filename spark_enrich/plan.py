@@ -12,7 +12,6 @@ from spark_enrich.conform import OutputContract, contract_from_config
 from spark_enrich.context import EnrichContext
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import DecodeSpec, parse_schema
-from spark_enrich.delta_commit import read_table
 from spark_enrich.executing import BoundExecutor
 from spark_enrich.lookup import AsOfColumns, TableSpec
 from spark_enrich.metrics import MetricsSink
@@ -20,6 +19,7 @@ from spark_enrich.registry import ExecutorRegistry, default_registry
 from spark_enrich.sequence import SequenceFold
 from spark_enrich.services import make_service_call
 from spark_enrich.sink import DeltaSink, user_metadata
+from spark_enrich.tables import TableRef
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,8 +60,10 @@ class CompiledPipeline:
 
 
 def _table_loader(spark: SparkSession, table: TableEnrichment) -> Callable[[], DataFrame]:
+    ref = TableRef.of(path=table.path, table=table.table)
+
     def load() -> DataFrame:
-        return read_table(spark, path=table.path, table=table.table)
+        return ref.read(spark)
 
     return load
 
@@ -111,8 +113,7 @@ def compile_pipeline(
         bound.append(BoundExecutor(cls(params), context))
     contract = contract_from_config(config.output.columns, config.output.key)
     sink = DeltaSink(
-        path=config.sink.path,
-        table=config.sink.table,
+        table=TableRef.of(path=config.sink.path, table=config.sink.table),
         mode=config.sink.mode,
         contract=contract,
         partition_by=tuple(config.sink.partition_by),
@@ -127,7 +128,9 @@ def compile_pipeline(
         executors=bound,
         contract=contract,
         sink=sink,
-        dead_letters=DeadLetterTable(config.dead_letters.path, config.dead_letters.table),
+        dead_letters=DeadLetterTable(
+            TableRef.of(path=config.dead_letters.path, table=config.dead_letters.table)
+        ),
         metrics=MetricsSink(metrics_cfg.kind, getattr(metrics_cfg, "path", None)),
     )
     if run_id:

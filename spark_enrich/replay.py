@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 from spark_enrich.columns import HEADERS_TYPE, META
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import PAYLOAD
-from spark_enrich.delta_commit import Txn, commit_settings, delta_table, with_conflict_retry
+from spark_enrich.delta_commit import Txn, commit_settings, with_conflict_retry
 from spark_enrich.materialize import materialize, release
 from spark_enrich.sqltext import literal
 
@@ -95,11 +95,8 @@ def pending(
             naive datetime is UTC).
     """
     table.ensure(spark)
-    version = delta_table(spark, path=table.path, table=table.table).history(1).first()
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", int(version["version"]))
-    rows = reader.load(table.path) if table.path else reader.table(str(table.table))
+    version = table.table.version(spark)
+    rows = table.table.read(spark, version=version if version >= 0 else None)
     rows = rows.where((F.col("pipeline") == pipeline) & F.col("replayed_at").isNull())
     if reason is not None:
         rows = rows.where(F.col("reason") == reason)
@@ -173,7 +170,7 @@ def replay(
     letters = pending(spark, plan.dead_letters, pipeline=plan.name, reason=reason, since=since)
     letters = letters.withColumn(_KEY, event_key(F.col("source"), F.col("raw_payload")))
     letters = materialize(letters)
-    recording = _RecordingDeadLetters(plan.dead_letters.path, plan.dead_letters.table)
+    recording = _RecordingDeadLetters(plan.dead_letters.table)
     stored = [letters]
     try:
         report.selected = letters.count()
@@ -219,7 +216,7 @@ def replay(
 
 def _mark(plan: CompiledPipeline, ids: DataFrame, run_id: str) -> None:
     spark, table = plan.spark, plan.dead_letters
-    target = delta_table(spark, path=table.path, table=table.table)
+    target = table.table.delta_table(spark)
     metadata = plan.commit_metadata(replay_run_id=run_id, operation="replay-mark")
 
     def merge() -> None:

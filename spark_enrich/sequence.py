@@ -34,7 +34,9 @@ from spark_enrich.materialize import materialize, release
 from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from spark_enrich.tables import TableRef
 
 _ITEMS = "_se_items"
 _KEYS = "_se_keys"
@@ -162,9 +164,8 @@ class SequenceFold:
         self,
         spark: SparkSession,
         rows: DataFrame,
+        target: TableRef,
         *,
-        path: str | None,
-        table: str | None,
         scope: str | None,
         txn: Txn | None,
         user_metadata: str,
@@ -181,15 +182,18 @@ class SequenceFold:
         if scope is not None:
             condition = f"{condition} AND {scope}"
         now = F.current_timestamp()
-        update = {ident(self.column): F.expr(matched), ident(SEQUENCE_UPDATED_AT): now}
-        insert = {
+        update: dict[str, str | Column] = {
+            ident(self.column): F.expr(matched),
+            ident(SEQUENCE_UPDATED_AT): now,
+        }
+        insert: dict[str, str | Column] = {
             **{ident(g): F.col(f"s.{ident(g)}") for g in self.group_by},
             ident(self.column): F.expr(new),
             ident(SEQUENCE_UPDATED_AT): now,
         }
         try:
             return merge_into(
-                spark, path=path, table=table, source=source, condition=condition,
+                spark, target, source=source, condition=condition,
                 clauses=lambda b: b.whenMatchedUpdate(set=update).whenNotMatchedInsert(
                     values=insert
                 ),

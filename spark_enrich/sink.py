@@ -18,19 +18,16 @@ from spark_enrich.decode import parse_schema
 from spark_enrich.delta_commit import (
     Txn,
     commit_settings,
-    committed_txn_version,
-    ensure_table,
     insert_new,
-    read_table,
     rows_added,
-    table_version,
     with_conflict_retry,
 )
 from spark_enrich.sequence import SequenceFold
 from spark_enrich.sqltext import ident, literal
+from spark_enrich.tables import SessionMemo, TableRef
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
 METADATA_DDL = (
@@ -58,14 +55,15 @@ class DateRange:
 class DeltaSink:
     """The pipeline's output table."""
 
-    path: str | None
-    table: str | None
+    table: TableRef
     mode: str
     contract: OutputContract
     partition_by: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
     sequence: SequenceFold | None = None
-    _created: set[int] = field(default_factory=set, init=False, compare=False, repr=False)
+    _ensured: SessionMemo = field(
+        default_factory=SessionMemo, init=False, compare=False, repr=False
+    )
 
     def row_schema(self) -> StructType:
         """The rows written: contract columns followed by the engine's metadata columns."""
@@ -80,30 +78,24 @@ class DeltaSink:
         """Create the table (schema, partitioning, properties) if it is missing, and refuse a
         sequence table laid out for another configuration; once per session (a check costs a
         Delta snapshot, which a stream would pay every micro-batch)."""
-        if id(spark) in self._created:
-            return
-        ensure_table(
-            spark,
-            path=self.path,
-            table=self.table,
-            schema=self.schema(),
-            partition_by=self.partition_by,
-            properties=self.properties,
+        self._ensured.once(spark, lambda: self._create(spark))
+
+    def _create(self, spark: SparkSession) -> None:
+        self.table.ensure(
+            spark, self.schema(), partition_by=self.partition_by, properties=self.properties
         )
         if self.sequence is not None:
             stored = self.read(spark).schema
-            self.sequence.check_table(stored, self.row_schema(), str(self.path or self.table))
-        self._created.add(id(spark))
+            self.sequence.check_table(stored, self.row_schema(), self.table.location)
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The output table."""
-        return read_table(spark, path=self.path, table=self.table)
+        return self.table.read(spark)
 
     def committed(self, spark: SparkSession, txn: Txn) -> bool:
         """Whether the idempotent write ``txn`` is committed here already (Delta would skip
         it)."""
-        version = committed_txn_version(spark, path=self.path, table=self.table, app_id=txn.app_id)
-        return version >= txn.version
+        return self.table.committed_txn_version(spark, txn.app_id) >= txn.version
 
     def write(
         self,
@@ -133,8 +125,7 @@ class DeltaSink:
             return self.sequence.write(
                 spark,
                 rows,
-                path=self.path,
-                table=self.table,
+                self.table,
                 scope=self._partition_scope(rows, self.sequence.group_by),
                 txn=txn,
                 user_metadata=user_metadata,
@@ -170,12 +161,6 @@ class DeltaSink:
         found = {r["day"] for r in rows.where(replace.predicate()).select(day).distinct().collect()}
         return {d: n for d, n in held.items() if d not in found}
 
-    def _writer_target(self, writer: DataFrameWriter) -> None:
-        if self.path:
-            writer.save(self.path)
-        else:
-            writer.saveAsTable(str(self.table))
-
     def _append(
         self, spark: SparkSession, rows: DataFrame, txn: Txn | None, user_metadata: str
     ) -> int:
@@ -183,7 +168,7 @@ class DeltaSink:
             writer = rows.write.format("delta").mode("append").option("userMetadata", user_metadata)
             if txn is not None:
                 writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
-            self._writer_target(writer)
+            self.table.save(writer)
 
         version = self._version(spark)
         with_conflict_retry(append, what="sink append")
@@ -207,7 +192,7 @@ class DeltaSink:
                     .mode("overwrite")
                     .option("replaceWhere", replace.predicate())
                 )
-                self._writer_target(writer)
+                self.table.save(writer)
 
         version = self._version(spark)
         with_conflict_retry(overwrite, what="sink replace")
@@ -225,8 +210,7 @@ class DeltaSink:
             condition = f"{condition} AND {scope}"
         return insert_new(
             spark,
-            path=self.path,
-            table=self.table,
+            self.table,
             source=source,
             condition=condition,
             txn=txn,
@@ -257,12 +241,10 @@ class DeltaSink:
         return " AND ".join(terms)
 
     def _version(self, spark: SparkSession) -> int:
-        return table_version(spark, path=self.path, table=self.table)
+        return self.table.version(spark)
 
     def _rows_added(self, spark: SparkSession, before: int, metric: str, marker: str) -> int:
-        return rows_added(
-            spark, path=self.path, table=self.table, after=before, metric=metric, marker=marker
-        )
+        return rows_added(spark, self.table, after=before, metric=metric, marker=marker)
 
 
 def user_metadata(

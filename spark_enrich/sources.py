@@ -17,6 +17,7 @@ from spark_enrich.columns import HEADERS_TYPE, META, SOURCE_FIELDS
 from spark_enrich.decode import PAYLOAD
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.sqltext import ident
+from spark_enrich.tables import TableRef
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -151,11 +152,7 @@ def _epoch_ms(day: date) -> int:
 
 def delta_version(spark: SparkSession, path: str) -> int:
     """The current version of the Delta table at ``path``."""
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).history(1).select("version").first()
-    assert row is not None
-    return int(row[0])
+    return TableRef(path=path).version(spark)
 
 
 def kafka_offsets_follow_time(source: Any, timeout: float = 15.0) -> bool:

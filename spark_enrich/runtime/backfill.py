@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from spark_enrich.accounting import RunReport
-from spark_enrich.delta_commit import delta_table
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
 from spark_enrich.sink import DateRange
@@ -59,9 +58,8 @@ def chunks(start: date, end: date, size: timedelta) -> Iterator[Chunk]:
 
 def finished_chunks(plan: CompiledPipeline) -> set[str]:
     """Labels of chunks whose sink commit exists for this configuration."""
-    sink = plan.sink
     try:
-        history = delta_table(plan.spark, path=sink.path, table=sink.table).history()
+        history = plan.sink.table.history(plan.spark)
     except Exception:  # no table yet: nothing is finished
         return set()
     done = set()

@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from spark_enrich.columns import SOURCE_TYPE
 from spark_enrich.conform import ContractColumn, OutputContract
 from spark_enrich.sink import DeltaSink
+from spark_enrich.tables import TableRef
 
 COLUMNS = (
     ContractColumn("event_id", "string", nullable=False),
@@ -21,7 +22,7 @@ COLUMNS = (
 
 def sink(path: Path, key: tuple[str, ...]) -> DeltaSink:
     contract = OutputContract(COLUMNS, key=key)
-    return DeltaSink(str(path), None, "merge", contract, partition_by=("day",))
+    return DeltaSink(TableRef(path=str(path)), "merge", contract, partition_by=("day",))
 
 
 def rows(spark: SparkSession, data: list[tuple[str, str, str]]) -> DataFrame:

@@ -8,7 +8,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
-from spark_enrich.delta_commit import ensure_table
+from spark_enrich.tables import TableRef
 
 SCHEMA = StructType([StructField("event_id", StringType()), StructField("n", IntegerType())])
 
@@ -28,13 +28,13 @@ def test_an_existing_table_gets_changed_and_new_properties_once(
 ) -> None:
     path = tmp_path / "out's table"
     first = {"delta.appendOnly": "false", "team": "ads", "note": "it's"}
-    ensure_table(spark, path=str(path), table=None, schema=SCHEMA, properties=first)
+    TableRef(path=str(path)).ensure(spark, SCHEMA, properties=first)
     created = version(spark, path)
 
     changed = {"delta.appendOnly": "true", "team": "ads", "note": "back\\slash"}
-    ensure_table(spark, path=str(path), table=None, schema=SCHEMA, properties=changed)
+    TableRef(path=str(path)).ensure(spark, SCHEMA, properties=changed)
     after_change = version(spark, path)
-    ensure_table(spark, path=str(path), table=None, schema=SCHEMA, properties=changed)
+    TableRef(path=str(path)).ensure(spark, SCHEMA, properties=changed)
 
     assert properties(spark, path) == changed
     assert after_change == created + 1
@@ -43,8 +43,8 @@ def test_an_existing_table_gets_changed_and_new_properties_once(
 
 def test_properties_the_configuration_drops_are_kept(spark: SparkSession, tmp_path: Path) -> None:
     path = tmp_path / "out"
-    ensure_table(spark, path=str(path), table=None, schema=SCHEMA, properties={"team": "ads"})
-    ensure_table(spark, path=str(path), table=None, schema=SCHEMA, properties={"tier": "gold"})
+    TableRef(path=str(path)).ensure(spark, SCHEMA, properties={"team": "ads"})
+    TableRef(path=str(path)).ensure(spark, SCHEMA, properties={"tier": "gold"})
 
     assert properties(spark, path) == {"team": "ads", "tier": "gold"}
 
@@ -52,9 +52,9 @@ def test_properties_the_configuration_drops_are_kept(spark: SparkSession, tmp_pa
 def test_delta_keys_compare_in_any_case(spark: SparkSession, tmp_path: Path) -> None:
     path = tmp_path / "out"
     lower = {"delta.appendonly": "false"}
-    ensure_table(spark, path=str(path), table=None, schema=SCHEMA, properties=lower)
+    TableRef(path=str(path)).ensure(spark, SCHEMA, properties=lower)
     created = version(spark, path)
-    ensure_table(spark, path=str(path), table=None, schema=SCHEMA, properties=lower)
+    TableRef(path=str(path)).ensure(spark, SCHEMA, properties=lower)
 
     assert properties(spark, path) == {"delta.appendOnly": "false"}
     assert version(spark, path) == created

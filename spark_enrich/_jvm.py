@@ -1,0 +1,64 @@
+"""The one module that reaches Spark and Delta internals through py4j, for what has no public
+Python API: a table's committed transaction versions, a plan's explain string, the blocks of a
+local checkpoint, a Hadoop file system.
+
+Everything else in the engine uses public APIs only; keeping these calls here means a Spark or
+Delta upgrade that moves an internal breaks one module. Under Spark Connect there is no driver
+JVM in this process: each function says what it does then.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def driver_jvm(spark: SparkSession) -> Any | None:
+    """The driver's py4j JVM view; ``None`` for a Spark Connect session."""
+    return getattr(spark, "_jvm", None)
+
+
+def committed_txn_version(
+    spark: SparkSession, *, path: str | None, name: str | None, app_id: str
+) -> int:
+    """The last ``txnVersion`` a Delta table committed under ``app_id`` (-1: none, no table,
+    or no driver JVM).
+
+    Read from the table's Delta log (the Python API does not expose its transactions); without
+    a driver JVM (Spark Connect) it is -1, as for a table never written under ``app_id``.
+    """
+    jvm = driver_jvm(spark)
+    if jvm is None:
+        return -1
+    jspark: Any = spark._jsparkSession
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
+    if path:
+        log_ = delta_log.forTable(jspark, path)
+    else:
+        if not spark.catalog.tableExists(str(name)):
+            return -1
+        identifier = jspark.sessionState().sqlParser().parseTableIdentifier(str(name))
+        log_ = delta_log.forTable(jspark, identifier)
+    # A transaction that is never committed: it only reads the latest snapshot.
+    return int(log_.startTransaction().txnVersion(app_id))
+
+
+def explain_string(df: DataFrame, mode: str) -> str:
+    """``df``'s plan as text in an explain ``mode`` (``DataFrame.explain`` only prints it)."""
+    jvm = driver_jvm(df.sparkSession)
+    if jvm is None:
+        raise RuntimeError("explaining a plan as text needs a classic Spark session")
+    explain_mode = jvm.org.apache.spark.sql.execution.ExplainMode.fromString(mode)
+    return str(df._jdf.queryExecution().explainString(explain_mode))
+
+
+def unpersist_checkpointed(df: DataFrame) -> None:
+    """Free the blocks of a locally checkpointed frame now.
+
+    Through the context, not ``rdd.unpersist``: that one warns on every locally checkpointed
+    RDD (its lineage is gone). Raises when ``df`` is not a classic, checkpointed frame.
+    """
+    rdd = df._jdf.queryExecution().logical().rdd()
+    df.sparkSession._jsc.sc().unpersistRDD(rdd.id(), False)
