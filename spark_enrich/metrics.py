@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pyspark.sql.types import (
     ArrayType,
@@ -19,9 +19,12 @@ from pyspark.sql.types import (
 
 from spark_enrich.accounting import BatchReport
 from spark_enrich.delta_commit import with_conflict_retry
+from spark_enrich.tables import TableRef
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from spark_enrich.config import PipelineConfig
 
 log = logging.getLogger("spark_enrich.metrics")
 
@@ -85,26 +88,45 @@ def metrics_row(report: BatchReport, recorded_at: datetime) -> tuple[Any, ...]:
     )
 
 
-@dataclass(frozen=True)
-class MetricsSink:
-    """Emits one record per batch. ``kind`` is ``log``, ``delta`` (with ``path``) or ``none``."""
-
-    kind: str = "log"
-    path: str | None = None
+class MetricsSink(Protocol):
+    """Where a pipeline's batch reports go; chosen once by :func:`make_metrics`."""
 
     def emit(self, spark: SparkSession, report: BatchReport) -> None:
-        """Record ``report``; a metrics failure is logged as an error, never fails the pipeline."""
-        if self.kind == "none":
-            return
-        if self.kind == "log":
-            log.info("batch %s", report.to_json())
-            return
+        """Record ``report``; a metrics failure never fails the pipeline."""
+
+
+@dataclass(frozen=True)
+class NoMetrics:
+    """``observability.metrics.kind: none``: reports are not recorded."""
+
+    def emit(self, spark: SparkSession, report: BatchReport) -> None:
+        """Nothing."""
+
+
+@dataclass(frozen=True)
+class LogMetrics:
+    """``observability.metrics.kind: log``: one JSON line per batch at INFO."""
+
+    def emit(self, spark: SparkSession, report: BatchReport) -> None:
+        """Log ``report``."""
+        log.info("batch %s", report.to_json())
+
+
+@dataclass(frozen=True)
+class DeltaMetrics:
+    """``observability.metrics.kind: delta``: one row per batch appended to ``table``."""
+
+    table: TableRef
+
+    def emit(self, spark: SparkSession, report: BatchReport) -> None:
+        """Append ``report``; a metrics failure is logged as an error, never fails the
+        pipeline."""
         try:
             row = metrics_row(report, datetime.now(timezone.utc))
             frame = spark.createDataFrame([row], METRICS_SCHEMA)
             # mergeSchema: a table written before a column was added still takes new rows.
             writer = frame.write.format("delta").mode("append").option("mergeSchema", "true")
-            with_conflict_retry(lambda: writer.save(str(self.path)), what="metrics append")
+            with_conflict_retry(lambda: self.table.save(writer), what="metrics append")
         except Exception as exc:  # metrics must never stop the data path
             # Loud, with the cause: a quiet line here once hid that no run wrote metrics.
             log.error(
@@ -114,7 +136,19 @@ class MetricsSink:
                 report.batch_id,
                 report.pipeline,
                 report.run_id,
-                self.path,
+                self.table.location,
                 exc,
                 exc_info=True,
             )
+
+
+def make_metrics(config: PipelineConfig) -> MetricsSink:
+    """The metrics strategy of a validated configuration's ``observability.metrics``."""
+    from spark_enrich.config import models
+
+    section = config.observability.metrics
+    if isinstance(section, models.DeltaMetrics):
+        return DeltaMetrics(TableRef(path=section.path))
+    if isinstance(section, models.NoMetrics):
+        return NoMetrics()
+    return LogMetrics()

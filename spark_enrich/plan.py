@@ -8,17 +8,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from spark_enrich.config.types import parse_instant
-from spark_enrich.conform import OutputContract, contract_from_config
+from spark_enrich.conform import OutputContract
 from spark_enrich.context import EnrichContext
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import DecodeSpec, parse_schema
 from spark_enrich.executing import BoundExecutor
 from spark_enrich.lookup import AsOfColumns, TableSpec
-from spark_enrich.metrics import MetricsSink
+from spark_enrich.metrics import MetricsSink, make_metrics
 from spark_enrich.registry import ExecutorRegistry, default_registry
-from spark_enrich.sequence import SequenceFold
 from spark_enrich.services import make_service_call
-from spark_enrich.sink import DeltaSink, user_metadata
+from spark_enrich.sink import DeltaSink, make_sink, user_metadata
 from spark_enrich.tables import TableRef
 
 if TYPE_CHECKING:
@@ -111,41 +110,19 @@ def compile_pipeline(
         services = {name: make_service_call(config.service(name)) for name in cls.spec.services}
         context = EnrichContext(tables, services, executor=cls.spec.name, specs=specs)
         bound.append(BoundExecutor(cls(params), context))
-    contract = contract_from_config(config.output.columns, config.output.key)
-    sink = DeltaSink(
-        table=TableRef.of(path=config.sink.path, table=config.sink.table),
-        mode=config.sink.mode,
-        contract=contract,
-        partition_by=tuple(config.sink.partition_by),
-        properties={k: str(v) for k, v in config.sink.properties.items()},
-        sequence=_sequence_fold(config),
-    )
-    metrics_cfg = config.observability.metrics
+    sink = make_sink(config)
     compiled = CompiledPipeline(
         spark=spark,
         config=config,
         decode_spec=spec,
         executors=bound,
-        contract=contract,
+        contract=sink.contract,
         sink=sink,
         dead_letters=DeadLetterTable(
             TableRef.of(path=config.dead_letters.path, table=config.dead_letters.table)
         ),
-        metrics=MetricsSink(metrics_cfg.kind, getattr(metrics_cfg, "path", None)),
+        metrics=make_metrics(config),
     )
     if run_id:
         compiled.run_id = run_id
     return compiled
-
-
-def _sequence_fold(config: PipelineConfig) -> SequenceFold | None:
-    spec = config.sink.sequence
-    if spec is None:
-        return None
-    return SequenceFold(
-        group_by=tuple(spec.group_by),
-        order_by=tuple(spec.order_by),
-        length=spec.length,
-        column=spec.column,
-        key=tuple(config.output.key),
-    )

@@ -191,9 +191,7 @@ def replay(
             dead_letters=recording,
             # Insert-only by key, in append mode too; a sequence sink folds as always (the
             # replayed event is processed by today's executor, as a backfill would).
-            sink=plan.sink
-            if plan.sink.sequence is not None
-            else dataclasses.replace(plan.sink, mode="merge"),
+            sink=plan.sink.insert_only(),
             run_id=run_id,
         )
         report.batch = process_batch(replay_plan, envelope_of(events), batch_id=0, chunk="replay")

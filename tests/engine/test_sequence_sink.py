@@ -18,7 +18,7 @@ from spark_enrich.conform import ContractColumn, OutputContract
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.sequence import SequenceFold
-from spark_enrich.sink import DeltaSink
+from spark_enrich.sink import SequenceSink
 from spark_enrich.tables import TableRef
 
 LENGTH = 3
@@ -35,7 +35,7 @@ COLUMNS = (
 Event = tuple[str, str, str, int, str]  # region, user, event id, minute, value
 
 
-def sink(path: Path, partition_by: tuple[str, ...] = ()) -> DeltaSink:
+def sink(path: Path, partition_by: tuple[str, ...] = ()) -> SequenceSink:
     contract = OutputContract(COLUMNS, key=("event_id",))
     fold = SequenceFold(
         group_by=("region", "user_id"),
@@ -44,7 +44,7 @@ def sink(path: Path, partition_by: tuple[str, ...] = ()) -> DeltaSink:
         column="events",
         key=("event_id",),
     )
-    return DeltaSink(TableRef(path=str(path)), "sequence", contract, partition_by, sequence=fold)
+    return SequenceSink(TableRef(path=str(path)), contract, partition_by, fold=fold)
 
 
 def rows(spark: SparkSession, events: list[Event]) -> DataFrame:
@@ -259,7 +259,7 @@ def test_a_table_made_for_another_configuration_is_refused(
     sink(path).write(spark, rows(spark, FIRST), txn=None, user_metadata="{}")
     contract = OutputContract(COLUMNS, key=("event_id",))
     by_user = SequenceFold(("user_id",), ("event_time",), LENGTH, "events", ("event_id",))
-    regrouped = DeltaSink(TableRef(path=str(path)), "sequence", contract, sequence=by_user)
+    regrouped = SequenceSink(TableRef(path=str(path)), contract, fold=by_user)
     with pytest.raises(PipelineRunError) as info:
         regrouped.write(spark, rows(spark, SECOND), txn=None, user_metadata="{}")
     assert info.value.error_class == "SEQUENCE_TABLE_MISMATCH"

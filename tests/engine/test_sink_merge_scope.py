@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from spark_enrich.columns import SOURCE_TYPE
 from spark_enrich.conform import ContractColumn, OutputContract
-from spark_enrich.sink import DeltaSink
+from spark_enrich.sink import MergeSink
 from spark_enrich.tables import TableRef
 
 COLUMNS = (
@@ -20,9 +20,9 @@ COLUMNS = (
 )
 
 
-def sink(path: Path, key: tuple[str, ...]) -> DeltaSink:
+def sink(path: Path, key: tuple[str, ...]) -> MergeSink:
     contract = OutputContract(COLUMNS, key=key)
-    return DeltaSink(TableRef(path=str(path)), "merge", contract, partition_by=("day",))
+    return MergeSink(TableRef(path=str(path)), contract, partition_by=("day",))
 
 
 def rows(spark: SparkSession, data: list[tuple[str, str, str]]) -> DataFrame:

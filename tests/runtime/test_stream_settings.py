@@ -17,7 +17,7 @@ from spark_enrich.columns import SOURCE_TYPE
 from spark_enrich.conform import ContractColumn, OutputContract
 from spark_enrich.delta_commit import Txn, commit_settings
 from spark_enrich.runtime.stream import start_stream
-from spark_enrich.sink import DeltaSink
+from spark_enrich.sink import AppendSink
 from spark_enrich.tables import TableRef
 
 TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
@@ -102,7 +102,7 @@ def test_an_append_without_txn_waits_for_another_threads_commit_settings(
     lock = _WatchedLock()
     monkeypatch.setattr(delta_commit, "_SESSION_COMMIT_LOCK", lock)
     contract = OutputContract((ContractColumn("event_id", "string", nullable=False),), key=())
-    sink = DeltaSink(TableRef(path=str(tmp_path / "out")), "append", contract)
+    sink = AppendSink(TableRef(path=str(tmp_path / "out")), contract)
     rows = spark.sql(
         "SELECT 'e1' AS event_id, 'x' AS _executor, '1' AS _executor_version, "
         f"CAST(NULL AS {SOURCE_TYPE}) AS _source, current_timestamp() AS _ingested_at, "

@@ -1,10 +1,10 @@
-"""The Delta sink: append, merge on the event key, or fold into per-group sequences
-(:mod:`spark_enrich.sequence`); partitioned, with table properties and commit metadata;
-idempotent per micro-batch and exact per backfill date range."""
+"""What every Delta sink strategy shares: the table, the row layout, creating the table once per
+session, idempotency checks, and the range replacement of backfills."""
 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,14 +15,7 @@ from pyspark.sql import functions as F
 from spark_enrich.columns import METADATA_COLUMNS, SOURCE_TYPE
 from spark_enrich.conform import OutputContract
 from spark_enrich.decode import parse_schema
-from spark_enrich.delta_commit import (
-    Txn,
-    commit_settings,
-    insert_new,
-    rows_added,
-    with_conflict_retry,
-)
-from spark_enrich.sequence import SequenceFold
+from spark_enrich.delta_commit import Txn, commit_settings, rows_added, with_conflict_retry
 from spark_enrich.sqltext import ident, literal
 from spark_enrich.tables import SessionMemo, TableRef
 
@@ -52,15 +45,16 @@ class DateRange:
 
 
 @dataclass(frozen=True)
-class DeltaSink:
-    """The pipeline's output table."""
+class DeltaSink(ABC):
+    """The pipeline's output table; a strategy (:class:`~spark_enrich.sink.AppendSink`,
+    :class:`~spark_enrich.sink.MergeSink`, :class:`~spark_enrich.sink.SequenceSink`) says how
+    rows are written, chosen once when the pipeline is compiled
+    (:func:`~spark_enrich.sink.make_sink`)."""
 
     table: TableRef
-    mode: str
     contract: OutputContract
     partition_by: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
-    sequence: SequenceFold | None = None
     _ensured: SessionMemo = field(
         default_factory=SessionMemo, init=False, compare=False, repr=False
     )
@@ -70,23 +64,19 @@ class DeltaSink:
         return parse_schema(f"{self.contract.ddl()}, {METADATA_DDL}")
 
     def schema(self) -> StructType:
-        """The table: the written rows, or with ``mode: sequence`` one row per group."""
-        rows = self.row_schema()
-        return rows if self.sequence is None else self.sequence.table_schema(rows)
+        """The table's schema (the written rows, unless a strategy stores them otherwise)."""
+        return self.row_schema()
 
     def ensure(self, spark: SparkSession) -> None:
-        """Create the table (schema, partitioning, properties) if it is missing, and refuse a
-        sequence table laid out for another configuration; once per session (a check costs a
-        Delta snapshot, which a stream would pay every micro-batch)."""
+        """Create the table (schema, partitioning, properties) if it is missing and check an
+        existing one; once per session (a check costs a Delta snapshot, which a stream would
+        pay every micro-batch)."""
         self._ensured.once(spark, lambda: self._create(spark))
 
     def _create(self, spark: SparkSession) -> None:
         self.table.ensure(
             spark, self.schema(), partition_by=self.partition_by, properties=self.properties
         )
-        if self.sequence is not None:
-            stored = self.read(spark).schema
-            self.sequence.check_table(stored, self.row_schema(), self.table.location)
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The output table."""
@@ -97,6 +87,10 @@ class DeltaSink:
         it)."""
         return self.table.committed_txn_version(spark, txn.app_id) >= txn.version
 
+    def insert_only(self) -> DeltaSink:
+        """This sink writing only keys it does not hold yet (a dead-letter replay)."""
+        return self
+
     def write(
         self,
         spark: SparkSession,
@@ -106,35 +100,29 @@ class DeltaSink:
         user_metadata: str,
         replace: DateRange | None = None,
     ) -> int:
-        """Write ``rows`` (contract + metadata columns) and return how many rows were added.
+        """Write ``rows`` (contract + metadata columns) and return how many rows were added
+        (a sequence sink: the sequences written).
 
-        ``rows`` must read materialised frames (:mod:`spark_enrich.materialize`): a ``merge``
-        reads them without Delta's own copy of the source.
-
-        ``replace`` overwrites exactly that date range (backfills); otherwise ``merge`` mode
-        inserts only keys not in the table yet and ``append`` mode appends. ``sequence`` mode
-        folds the rows into their groups' sequences, backfills included: a sequence spans
-        dates, so a range cannot be replaced; the fold replaces reprocessed events instead,
-        and returns the sequences written. ``txn`` makes the commit idempotent: Delta skips it
-        when the same (app id, version) already committed.
+        ``rows`` must read materialised frames (:mod:`spark_enrich.materialize`): a MERGE
+        reads them without Delta's own copy of the source. ``replace`` overwrites exactly that
+        date range (backfills) where the strategy replaces ranges. ``txn`` makes the commit
+        idempotent: Delta skips it when the same (app id, version) already committed.
         """
         self.ensure(spark)
         columns = [*self.contract.names, *METADATA_COLUMNS]
         rows = rows.select(*(F.col(ident(c)) for c in columns))
-        if self.sequence is not None:
-            return self.sequence.write(
-                spark,
-                rows,
-                self.table,
-                scope=self._partition_scope(rows, self.sequence.group_by),
-                txn=txn,
-                user_metadata=user_metadata,
-            )
-        if replace is not None:
-            return self._replace(spark, rows, replace, txn, user_metadata)
-        if self.mode == "merge":
-            return self._merge(spark, rows, txn, user_metadata)
-        return self._append(spark, rows, txn, user_metadata)
+        return self._write(spark, rows, txn=txn, user_metadata=user_metadata, replace=replace)
+
+    @abstractmethod
+    def _write(
+        self,
+        spark: SparkSession,
+        rows: DataFrame,
+        *,
+        txn: Txn | None,
+        user_metadata: str,
+        replace: DateRange | None,
+    ) -> int: ...
 
     def days_emptied(
         self, spark: SparkSession, rows: DataFrame | None, replace: DateRange, written: int
@@ -144,11 +132,10 @@ class DeltaSink:
 
         Costs one per-day count of the range in the sink (partition-pruned when partitioned by
         the date column) and, for a range of several days with rows to write, one aggregation
-        over ``rows``; nothing for a one-day range with rows. Empty for a sequence sink (it
-        folds, never replaces).
+        over ``rows``; nothing for a one-day range with rows.
         """
         days = (replace.end - replace.start).days
-        if self.sequence is not None or (written and days <= 1):
+        if written and days <= 1:
             return {}
         self.ensure(spark)
         day = F.to_date(F.col(ident(replace.column))).alias("day")
@@ -161,19 +148,6 @@ class DeltaSink:
         found = {r["day"] for r in rows.where(replace.predicate()).select(day).distinct().collect()}
         return {d: n for d, n in held.items() if d not in found}
 
-    def _append(
-        self, spark: SparkSession, rows: DataFrame, txn: Txn | None, user_metadata: str
-    ) -> int:
-        def append() -> None:
-            writer = rows.write.format("delta").mode("append").option("userMetadata", user_metadata)
-            if txn is not None:
-                writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
-            self.table.save(writer)
-
-        version = self._version(spark)
-        with_conflict_retry(append, what="sink append")
-        return self._rows_added(spark, version, "numOutputRows", user_metadata)
-
     def _replace(
         self,
         spark: SparkSession,
@@ -182,40 +156,21 @@ class DeltaSink:
         txn: Txn | None,
         user_metadata: str,
     ) -> int:
-        key = list(self.contract.key)
-        deduped = rows.dropDuplicates(key) if self.mode == "merge" else rows
+        """Overwrite exactly ``replace`` with ``rows``; the rows added."""
 
         def overwrite() -> None:
             with commit_settings(spark, txn=txn, user_metadata=user_metadata):
                 writer = (
-                    deduped.write.format("delta")
+                    rows.write.format("delta")
                     .mode("overwrite")
                     .option("replaceWhere", replace.predicate())
                 )
                 self.table.save(writer)
 
-        version = self._version(spark)
+        version = self.table.version(spark)
         with_conflict_retry(overwrite, what="sink replace")
-        return self._rows_added(spark, version, "numOutputRows", user_metadata)
-
-    def _merge(
-        self, spark: SparkSession, rows: DataFrame, txn: Txn | None, user_metadata: str
-    ) -> int:
-        key = list(self.contract.key)
-        # MERGE needs unique source keys; duplicates within one batch are the same event.
-        source = rows.dropDuplicates(key)
-        condition = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in key)
-        scope = self._partition_scope(rows, self.contract.key)
-        if scope is not None:
-            condition = f"{condition} AND {scope}"
-        return insert_new(
-            spark,
-            self.table,
-            source=source,
-            condition=condition,
-            txn=txn,
-            user_metadata=user_metadata,
-            what="sink merge",
+        return rows_added(
+            spark, self.table, after=version, metric="numOutputRows", marker=user_metadata
         )
 
     def _partition_scope(self, rows: DataFrame, key: Sequence[str]) -> str | None:
@@ -239,12 +194,6 @@ class DeltaSink:
             items = ", ".join(f"CAST({literal(v)} AS {types[column]})" for v in listed)
             terms.append(f"t.{ident(column)} IN ({items})")
         return " AND ".join(terms)
-
-    def _version(self, spark: SparkSession) -> int:
-        return self.table.version(spark)
-
-    def _rows_added(self, spark: SparkSession, before: int, metric: str, marker: str) -> int:
-        return rows_added(spark, self.table, after=before, metric=metric, marker=marker)
 
 
 def user_metadata(

@@ -1,0 +1,47 @@
+"""``sink.mode: append``: every batch's rows are appended; a backfill replaces its range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from spark_enrich.delta_commit import Txn, rows_added, with_conflict_retry
+from spark_enrich.sink.base import DateRange, DeltaSink
+from spark_enrich.sink.merge import MergeSink
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class AppendSink(DeltaSink):
+    """Appends rows (no deduplication by key: the transaction id keeps a retried micro-batch
+    out)."""
+
+    def insert_only(self) -> DeltaSink:
+        """The same table as a :class:`MergeSink`: a replay inserts keys not there yet."""
+        return MergeSink(self.table, self.contract, self.partition_by, self.properties)
+
+    def _write(
+        self,
+        spark: SparkSession,
+        rows: DataFrame,
+        *,
+        txn: Txn | None,
+        user_metadata: str,
+        replace: DateRange | None,
+    ) -> int:
+        if replace is not None:
+            return self._replace(spark, rows, replace, txn, user_metadata)
+
+        def append() -> None:
+            writer = rows.write.format("delta").mode("append").option("userMetadata", user_metadata)
+            if txn is not None:
+                writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
+            self.table.save(writer)
+
+        version = self.table.version(spark)
+        with_conflict_retry(append, what="sink append")
+        return rows_added(
+            spark, self.table, after=version, metric="numOutputRows", marker=user_metadata
+        )
