@@ -93,9 +93,7 @@ def _time_range_text(spec: DecodeSpec) -> str:
 
 def parse_schema(ddl: str) -> StructType:
     """Parse a Spark DDL schema string with Spark's own parser (needs an active session)."""
-    from pyspark.sql.types import _parse_datatype_string
-
-    parsed = _parse_datatype_string(ddl)
+    parsed = DataType.fromDDL(ddl)
     assert isinstance(parsed, StructType)
     return parsed
 

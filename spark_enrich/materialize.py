@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from pyspark import StorageLevel
 
+from spark_enrich._jvm import unpersist_checkpointed
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
@@ -37,9 +39,6 @@ def release(df: DataFrame) -> None:
     (py4j) API; elsewhere (Spark Connect) it does nothing and the cleaner frees them later.
     """
     try:
-        rdd = df._jdf.queryExecution().logical().rdd()
-        # Through the context, not ``rdd.unpersist``: that one warns on every locally
-        # checkpointed RDD (its lineage is gone), several lines per micro-batch in the logs.
-        df.sparkSession._jsc.sc().unpersistRDD(rdd.id(), False)
+        unpersist_checkpointed(df)
     except Exception as exc:  # not a checkpointed frame, or not a classic session
         log.debug("could not release a materialised frame: %s", exc)

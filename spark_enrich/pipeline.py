@@ -135,6 +135,7 @@ class Pipeline:
         """The Spark plan of each executor (or one) on the batch source, as text."""
         from pyspark.sql import functions as F
 
+        from spark_enrich._jvm import explain_string
         from spark_enrich.columns import ERROR
 
         if executor is not None:
@@ -151,9 +152,7 @@ class Pipeline:
                     F.col(self.config.decoding.event_type_field).isin(list(bound.event_types))
                 ),
             )
-            plan_text = out._jdf.queryExecution().explainString(  # py4j: explain() only prints
-                self.spark._jvm.org.apache.spark.sql.execution.ExplainMode.fromString(mode)  # type: ignore[union-attr]
-            )
+            plan_text = explain_string(out, mode)
             parts.append(f"== executor {bound.name} {bound.version} ==\n{plan_text}")
         return "\n".join(parts)
 
