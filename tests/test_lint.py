@@ -36,8 +36,8 @@ def test_mypy_strict_reports_no_problem() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# Test folders import their helpers as top-level modules (pytest's rootdir-relative imports),
-# and several have a conftest.py: each folder is checked on its own, with its own cache.
+# Test folders import the shared helpers as the `support` package (pytest's `pythonpath`), and
+# several have a conftest.py: each folder is checked on its own, with its own cache.
 TEST_FOLDERS = sorted({p.parent.name for p in (ROOT / "tests").glob("*/test_*.py")})
 
 
@@ -47,7 +47,7 @@ def test_mypy_strict_on_each_test_folder(folder: str) -> None:
     cache = ROOT / ".mypy_cache" / "tests" / folder
     result = _run(
         str(BIN / "mypy"), "--cache-dir", str(cache), str(target),
-        env={**os.environ, "MYPYPATH": str(target)},
+        env={**os.environ, "MYPYPATH": str(ROOT / "tests")},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
 

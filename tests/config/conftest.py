@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from config_helpers import make_registry
+from support.config import make_registry
 
 from spark_enrich.registry import ExecutorRegistry
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from config_helpers import BROKEN, make_registry
+from support.config import BROKEN, make_registry
 
 from spark_enrich.config import CODES, ConfigError, load_pipeline
 from spark_enrich.config.loading import check_pipeline_files

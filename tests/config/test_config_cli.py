@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from config_helpers import BROKEN, HERE, VALID
+from support.config import BROKEN, TESTS, VALID
 
 from spark_enrich.config import pipeline_json_schema
 
-ROOT = HERE.parents[1]
+ROOT = TESTS.parent
 CLI = str(Path(sys.executable).parent / "spark-enrich")
 DEMO = "pipelines/demo.yaml"
 LINE = re.compile(
@@ -21,12 +21,12 @@ LINE = re.compile(
 )
 
 # Runs the CLI in-process with the executors the demo needs (the repo's executors when they
-# load, else stand-ins; see config_helpers.demo_registry) plus the corpus's test executors.
+# load, else stand-ins; see support.config.demo_registry) plus the corpus's test executors.
 # Afterwards it reports whether a JVM was started, which validate must never do.
 _RUN = """
 import json, sys
 sys.path.insert(0, {helpers!r})
-from config_helpers import declare_demo_stubs, declare_test_executors
+from support.config import declare_demo_stubs, declare_test_executors
 from spark_enrich.registry import default_registry
 try:
     import executors  # noqa: F401
@@ -57,7 +57,7 @@ sys.exit(code)
 
 
 def _validate(*args: str) -> subprocess.CompletedProcess[str]:
-    code = _RUN.format(helpers=str(HERE))
+    code = _RUN.format(helpers=str(TESTS))
     return subprocess.run(
         [sys.executable, "-c", code, "validate", *args],
         cwd=ROOT,
@@ -194,8 +194,8 @@ def test_validation_itself_imports_no_pyspark() -> None:
     # (models, rules, DDL parsing) must not import it either.
     code = (
         "import sys\n"
-        f"sys.path.insert(0, {str(HERE)!r})\n"
-        "from config_helpers import make_registry\n"
+        f"sys.path.insert(0, {str(TESTS)!r})\n"
+        "from support.config import make_registry\n"
         "from spark_enrich.config import load_pipeline, ConfigError\n"
         f"load_pipeline({str(VALID / 'base.yaml')!r}, env={{}}, registry=make_registry())\n"
         "try:\n"

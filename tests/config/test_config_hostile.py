@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 import pytest
-from config_helpers import VALID
+from support.config import VALID
 
 from spark_enrich.config import ConfigError, Problem, check_pipeline_files, load_pipeline
 from spark_enrich.config.problems import close_match, format_path

@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from config_helpers import VALID, make_registry
 from pydantic import ValidationError
+from support.config import VALID, make_registry
 
 from spark_enrich.config import (
     ConfigError,

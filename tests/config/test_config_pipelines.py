@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config_helpers import demo_registry
+from support.config import demo_registry
 
 from spark_enrich.config import load_pipeline
 from spark_enrich.config.loading import check_pipeline_files

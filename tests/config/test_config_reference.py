@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from config_helpers import VALID, make_registry
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
+from support.config import VALID, make_registry
 
 from spark_enrich.config import CODES, PipelineConfig, pipeline_json_schema
 from spark_enrich.config.reference import (

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import pytest
-from config_helpers import demo_registry
 from pydantic import Field, ValidationError
+from support.config import demo_registry
 
 from spark_enrich import Params
 from spark_enrich.config import ConfigError, load_pipeline

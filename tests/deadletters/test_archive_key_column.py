@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from corpus import GOOD, TRUNCATED, event, js, without
-from deadletter_kit import registry, write_pipeline
 from pyspark.sql import DataFrame, SparkSession
+from support.corpus import GOOD, TRUNCATED, event, js, without
+from support.deadletters import registry, write_pipeline
 
 from spark_enrich import Pipeline
 from spark_enrich.errors import PipelineRunError

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from corpus import GOOD, event, js
-from deadletter_kit import load, write_archive, write_pipeline
 from pyspark.sql import SparkSession
+from support.corpus import GOOD, event, js
+from support.deadletters import load, write_archive, write_pipeline
 
 from spark_enrich import Pipeline
 from spark_enrich.delta_commit import Txn

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from corpus import CASES, FILTERED, OUTPUT, TRUNCATED, Case
-from deadletter_kit import load, produce, write_archive, write_pipeline
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from support.corpus import CASES, FILTERED, OUTPUT, TRUNCATED, Case
+from support.deadletters import load, produce, write_archive, write_pipeline
 
 from spark_enrich.accounting import RunReport
 from spark_enrich.testing.kafka import LocalKafkaBroker

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from corpus import event, js, sized
-from deadletter_kit import envelope, load, write_pipeline
 from pyspark.sql import SparkSession
+from support.corpus import event, js, sized
+from support.deadletters import envelope, load, write_pipeline
 
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch

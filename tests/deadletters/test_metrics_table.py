@@ -18,11 +18,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from corpus import CASES, FILTERED, OUTPUT, Case
-from deadletter_kit import produce, registry, write_pipeline
 from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StructType
+from support.corpus import CASES, FILTERED, OUTPUT, Case
+from support.deadletters import produce, registry, write_pipeline
 
 from spark_enrich import Pipeline
 from spark_enrich.accounting import RunReport

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from corpus import GOOD, TRUNCATED, event, js
-from deadletter_kit import load, registry, write_archive, write_pipeline
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from support.corpus import GOOD, TRUNCATED, event, js
+from support.deadletters import load, registry, write_archive, write_pipeline
 from typer.testing import CliRunner
 
 from spark_enrich import Pipeline

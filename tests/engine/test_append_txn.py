@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine_kit import build_config, config_dict, envelope, raw, registry_with
 from pyspark.sql import SparkSession
+from support.engine import build_config, config_dict, envelope, raw, registry_with
 
 from spark_enrich import Pipeline
 from spark_enrich.delta_commit import Txn

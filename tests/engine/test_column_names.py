@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from chispa import assert_df_equality
-from engine_kit import IsolatedRegistry, build_config, config_dict, raw, write_source
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from support.engine import build_config, config_dict, raw, write_source
+from support.registry import isolated_registry
 
 from spark_enrich import Executor, Pipeline, executor
 
@@ -16,7 +17,7 @@ DOTTED = "v.x"
 
 
 def odd_names_pipeline(spark: SparkSession, base: Path) -> Pipeline:
-    registry = IsolatedRegistry()
+    registry = isolated_registry()
 
     @executor(name="odd", version="1", event_types=["click"], registry=registry)
     class Odd(Executor):

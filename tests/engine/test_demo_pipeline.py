@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from engine_kit import visible
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from support.engine import visible
 
 from spark_enrich import Pipeline
 from spark_enrich.accounting import BatchReport

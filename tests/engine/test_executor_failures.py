@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from engine_kit import (
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from support.engine import (
     CONTRACT_DDL,
     build_config,
     config_dict,
     raw,
     registry_with,
-    spark_jobs,
     visible,
 )
-from engine_kit import envelope as make_envelope
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from support.engine import envelope as make_envelope
+from support.jobs import spark_jobs
 
 from spark_enrich import Executor, ExecutorContractError, Pipeline
 from spark_enrich.accounting import BatchReport

@@ -21,12 +21,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from chispa import assert_df_equality
-from engine_kit import build_config, config_dict, failed_jobs, raw, registry_with, spark_jobs
-from engine_kit import envelope as make_envelope
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.functions import pandas_udf
+from support.engine import build_config, config_dict, raw, registry_with
+from support.engine import envelope as make_envelope
+from support.jobs import failed_jobs, spark_jobs
 
 from spark_enrich import EnrichContext, Executor, Pipeline
 from spark_enrich.errors import PipelineRunError

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
-from engine_kit import build_config, config_dict, raw, registry_with, write_source
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from support.engine import build_config, config_dict, raw, registry_with, write_source
 
 from spark_enrich import (
     AsOfColumns,

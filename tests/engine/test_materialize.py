@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from chispa import assert_df_equality
-from engine_kit import build_config, config_dict, raw, registry_with, write_source
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
+from support.engine import build_config, config_dict, raw, registry_with, write_source
 
 from spark_enrich import Pipeline
 from spark_enrich.materialize import materialize, release

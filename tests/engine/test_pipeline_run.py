@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from delta.tables import DeltaTable
-from engine_kit import (
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from support.engine import (
     CONTRACT_COLUMNS,
     CONTRACT_DDL,
     build_config,
@@ -23,8 +25,6 @@ from engine_kit import (
     visible,
     write_source,
 )
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from spark_enrich import Executor, Pipeline
 from spark_enrich.accounting import BatchReport

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_kit import build_config, config_dict, raw, registry_with, write_source
 from pyspark.sql import SparkSession
+from support.engine import build_config, config_dict, raw, registry_with, write_source
 
 from spark_enrich import Pipeline
 

@@ -6,7 +6,9 @@ from datetime import date
 
 import pytest
 from chispa import assert_df_equality
-from executor_testkit import (
+from pydantic import ValidationError
+from pyspark.sql import DataFrame, SparkSession
+from support.executors import (
     EVENT_COLUMNS,
     PINS_SCHEMA,
     USERS_SCHEMA,
@@ -17,8 +19,6 @@ from executor_testkit import (
     meta,
     utc,
 )
-from pydantic import ValidationError
-from pyspark.sql import DataFrame, SparkSession
 
 from executors import Engagement, EngagementParams
 from spark_enrich import EnrichContext

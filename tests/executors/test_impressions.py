@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from chispa import assert_df_equality
-from executor_testkit import (
+from pyspark.sql import SparkSession
+from support.executors import (
     EVENT_COLUMNS,
     PINS_SCHEMA,
     contract_frame,
@@ -15,7 +16,6 @@ from executor_testkit import (
     meta,
     utc,
 )
-from pyspark.sql import SparkSession
 
 from executors import Impressions, ImpressionsParams
 from spark_enrich import EnrichContext

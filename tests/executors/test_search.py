@@ -6,7 +6,9 @@ from datetime import date
 
 import pytest
 from chispa import assert_df_equality
-from executor_testkit import (
+from pydantic import ValidationError
+from pyspark.sql import SparkSession
+from support.executors import (
     EVENT_COLUMNS,
     USERS_SCHEMA,
     contract_frame,
@@ -16,8 +18,6 @@ from executor_testkit import (
     meta,
     utc,
 )
-from pydantic import ValidationError
-from pyspark.sql import SparkSession
 
 from executors import Search, SearchParams
 from spark_enrich import EnrichContext

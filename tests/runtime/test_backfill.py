@@ -15,7 +15,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from runtime_kit import (
+from support.runtime import (
     DEMO_YAML,
     Layout,
     committed_batches,

@@ -14,7 +14,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from runtime_kit import DEMO_YAML, Layout, demo_pipeline, event, overrides, produce
+from support.runtime import DEMO_YAML, Layout, demo_pipeline, event, overrides, produce
 from typer.testing import CliRunner
 
 from spark_enrich.cli.app import app

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
-from runtime_kit import Layout, demo_pipeline, event, overrides, produce
+from support.runtime import Layout, demo_pipeline, event, overrides, produce
 
 from spark_enrich.config.models import DeltaSource, KafkaSource
 from spark_enrich.errors import PipelineRunError

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from runtime_kit import DEMO_YAML, Layout, demo_pipeline, event, overrides, produce, wait_for
+from support.registry import isolated_registry
+from support.runtime import DEMO_YAML, Layout, demo_pipeline, event, overrides, produce, wait_for
 from typer.testing import CliRunner
 
 from spark_enrich import Executor, executor
@@ -68,13 +69,8 @@ def test_checkpoint_of_other_sources_is_refused_with_a_clear_message(
     assert "CHECKPOINT_INCOMPATIBLE" in result.output
 
 
-class _Registry(ExecutorRegistry):
-    def load_entry_points(self, group: str = "") -> None:
-        """Only what the test declares."""
-
-
 def sequence_registry() -> ExecutorRegistry:
-    registry = _Registry()
+    registry = isolated_registry()
 
     @executor(name="sequence", version="1.0", event_types=["pin_click"], registry=registry)
     class Sequence(Executor):

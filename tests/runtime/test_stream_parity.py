@@ -12,7 +12,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from runtime_kit import Layout, demo_pipeline, overrides, visible
+from support.runtime import Layout, demo_pipeline, overrides, visible
 
 from spark_enrich.accounting import RunReport
 from spark_enrich.demo.generate import produce_to_kafka

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
-from runtime_kit import (
+from support.runtime import (
     Layout,
     StreamProcess,
     committed_batches,
@@ -31,7 +31,7 @@ from runtime_kit import (
     sink_batch_ids,
     wait_for,
 )
-from service_kit import (
+from support.service import (
     FILTERED,
     KEPT,
     MISSING_USER,
@@ -118,7 +118,7 @@ def test_sigkill_five_times_while_producing_leaves_each_event_in_exactly_one_pla
     def producer() -> None:
         n = 0
         while not stop_producing.is_set() and n < MAX_EVENTS:
-            # Kept, filtered, unrouted and dead-lettered events alike (see service_kit.fate).
+            # Kept, filtered, unrouted and dead-lettered events alike (see support.service.fate).
             batch = [mixed_event(n + i, prefix="k") for i in range(15)]
             produce(kafka_broker.bootstrap_servers, topic, batch)
             produced.extend(json.loads(p)["event_id"] for p in batch)

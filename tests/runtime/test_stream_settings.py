@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
-from runtime_kit import Layout, demo_pipeline, overrides
+from support.runtime import Layout, demo_pipeline, overrides
 
 from spark_enrich import delta_commit
 from spark_enrich.columns import SOURCE_TYPE

@@ -5,22 +5,21 @@ that cannot be reached at all fails the batch instead of dead-lettering every ev
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
+from support.jobs import failed_jobs, spark_jobs
+from support.registry import isolated_registry
 
 from spark_enrich import EnrichContext, Executor, Pipeline, executor
 from spark_enrich.errors import PipelineRunError
-from spark_enrich.registry import ExecutorRegistry
 from spark_enrich.testing.http_service import EnrichmentService
 
-REGISTRY = ExecutorRegistry()
+REGISTRY = isolated_registry()
 LANGUAGES = {"p1": "en", "p2": "de", "p3": "fr", "p4": "ja"}
 
 
@@ -148,28 +147,6 @@ def test_retries_recover_from_transient_errors(spark: SparkSession, tmp_path: Pa
     assert languages == {**{p: LANGUAGES[p] for p in ("p1", "p2", "p3", "p4")}, "bad": None}
 
 
-@contextmanager
-def _spark_jobs(spark: SparkSession) -> Iterator[list[int]]:
-    """The ids of the Spark jobs run inside the block (filled when it ends)."""
-    sc = spark.sparkContext
-    group = f"count-{uuid.uuid4().hex}"
-    sc.setJobGroup(group, "jobs counted by a test")
-    jobs: list[int] = []
-    try:
-        yield jobs
-    finally:
-        jobs.extend(sc.statusTracker().getJobIdsForGroup(group))
-        for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
-            sc.setLocalProperty(key, None)  # type: ignore[arg-type]
-
-
-def _failed_jobs(spark: SparkSession, jobs: list[int]) -> list[int]:
-    # One: the executor's job. More would be re-runs on parts of the events, the engine taking
-    # the service's failure for poison rows.
-    tracker = spark.sparkContext.statusTracker()
-    return [j for j in jobs if (info := tracker.getJobInfo(j)) and info.status == "FAILED"]
-
-
 def _assert_nothing_written(tmp: Path) -> None:
     assert not (tmp / "out" / "_delta_log").exists()
     assert not (tmp / "dl" / "_delta_log").exists()
@@ -178,11 +155,11 @@ def _assert_nothing_written(tmp: Path) -> None:
 def test_fail_policy_fails_the_batch(spark: SparkSession, tmp_path: Path) -> None:
     with EnrichmentService(_answer, fail_when=lambda r: True) as service:
         pipeline = _pipeline(spark, tmp_path, service.url, "fail", retries=0)
-        with _spark_jobs(spark) as jobs, pytest.raises(PipelineRunError) as caught:
+        with spark_jobs(spark) as jobs, pytest.raises(PipelineRunError) as caught:
             pipeline.run_batch()
     assert caught.value.error_class == "SERVICE_FAILED"
     assert "service 'lang'" in str(caught.value) and "HTTP 500" in str(caught.value)
-    assert len(_failed_jobs(spark, jobs)) == 1, jobs
+    assert len(failed_jobs(spark, jobs)) == 1, jobs
     # The run stopped before any write: no output table, no dead letters.
     _assert_nothing_written(tmp_path)
 
@@ -202,13 +179,15 @@ def test_unreachable_service_fails_the_batch_naming_it(
     # Every event "failing" to enrich is not six bad events but one service down: dead-letter
     # them and the sink moves on without them; fail, and the batch is retried once it is up.
     pipeline = _pipeline(spark, tmp_path, stopped_service_url, on_failure, retries=1)
-    with _spark_jobs(spark) as jobs, pytest.raises(PipelineRunError) as caught:
+    with spark_jobs(spark) as jobs, pytest.raises(PipelineRunError) as caught:
         pipeline.run_batch()
     assert caught.value.error_class == "INFRASTRUCTURE_ERROR"
     assert caught.value.message_parameters["kind"] == "service_unreachable"
     assert f"cannot connect to {stopped_service_url}" in str(caught.value)
     assert "service 'lang'" in str(caught.value)
-    assert len(_failed_jobs(spark, jobs)) == 1, jobs
+    # One: the executor's job. More would be re-runs on parts of the events, the engine taking
+    # the service's failure for poison rows.
+    assert len(failed_jobs(spark, jobs)) == 1, jobs
     _assert_nothing_written(tmp_path)
 
 

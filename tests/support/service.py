@@ -16,11 +16,11 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from runtime_kit import Layout, event
 
 from spark_enrich.testing.http_service import EnrichmentService
+from support.runtime import Layout, event
 
-HERE = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 BOT_AGENT = "Mozilla/5.0 (compatible; Googlebot/2.1)"
 # What an event becomes, by its number: the service fails every third kept event on its first
 # call; some are bots (filtered), have an event type no executor handles (unrouted, counted
@@ -98,9 +98,11 @@ def executor_env(folder: Path) -> dict[str, str]:
     (info / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: checked-executor-test\nVersion: 1.0\n"
     )
-    (info / "entry_points.txt").write_text("[spark_enrich.executors]\nchecked = checked_executor\n")
+    (info / "entry_points.txt").write_text(
+        "[spark_enrich.executors]\nchecked = support.checked_executor\n"
+    )
     inherited = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
-    return {"PYTHONPATH": os.pathsep.join([str(folder), str(HERE), *inherited])}
+    return {"PYTHONPATH": os.pathsep.join([str(folder), str(TESTS), *inherited])}
 
 
 @dataclass(frozen=True)

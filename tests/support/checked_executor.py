@@ -1,6 +1,6 @@
 """``engagement_checked``: the demo's ``engagement`` executor that also calls the ``checks``
 enrichment service. The stream subprocesses of the crash tests load it through an entry point
-(see :func:`service_kit.executor_env`)."""
+(see :func:`support.service.executor_env`)."""
 
 from __future__ import annotations
 

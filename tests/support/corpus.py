@@ -5,7 +5,7 @@ code, or ``"output"`` / ``"filtered"`` for events that must reach the sink or be
 executor's filter. Payloads are unique except two deliberate exact duplicates, so that a dead
 letter can be matched to its case by the raw payload.
 
-The pipeline that reads it (see ``deadletter_kit``) decodes
+The pipeline that reads it (see :mod:`support.deadletters`) decodes
 ``event_id, event_type, user_id, event_time, pin_id, dwell_ms BIGINT``, requires the first four,
 dead-letters unrouted event types and limits payloads to :data:`MAX_PAYLOAD_BYTES`. Its
 executors: ``clicks`` (``pin_click``; filters ``pin_id == "bot"``; raises on

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from corpus import MAX_PAYLOAD_BYTES, Case
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_enrich import EnrichContext, Executor, Pipeline, executor
 from spark_enrich.registry import ExecutorRegistry
+from support.corpus import MAX_PAYLOAD_BYTES, Case
+from support.registry import isolated_registry
 
 RAW_SCHEMA = (
     "event_id STRING, event_type STRING, user_id STRING, event_time STRING, pin_id STRING, "
@@ -39,7 +40,7 @@ def _normalise(df: DataFrame) -> DataFrame:
 def registry(*, fixed: bool = False, duplicating: bool = False) -> ExecutorRegistry:
     """``clicks`` 1.0 raising on ``boom`` (or 1.1, fixed) and ``views`` 1.0 (whose enrich
     stage emits every row twice when ``duplicating``: an accounting bug)."""
-    reg = ExecutorRegistry()
+    reg = isolated_registry()
 
     @executor(
         name="clicks", version="1.1" if fixed else "1.0", event_types=["pin_click"], registry=reg

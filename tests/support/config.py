@@ -1,4 +1,5 @@
-"""Helpers of the configuration tests: an in-memory executor registry and the sample folders."""
+"""Helpers of the configuration tests: their executors in an isolated registry and the sample
+folders. Importing it does not import pyspark (a test checks that validation needs none)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spark_enrich import Executor, executor
 from spark_enrich.registry import ExecutorRegistry
+from support.registry import isolated_registry
 
-HERE = Path(__file__).resolve().parent
-BROKEN = HERE / "broken"
-VALID = HERE / "valid"
+TESTS = Path(__file__).resolve().parents[1]
+BROKEN = TESTS / "config" / "broken"
+VALID = TESTS / "config" / "valid"
 
 
 class ClickParams(BaseModel):
@@ -21,13 +23,6 @@ class ClickParams(BaseModel):
 
     min_ms: int = Field(default=0, ge=0)
     label: str = "click"
-
-
-class IsolatedRegistry(ExecutorRegistry):
-    """A registry that holds only what a test declares: no installed entry points."""
-
-    def load_entry_points(self, group: str = "") -> None:
-        """Installed executor packages stay out of these tests."""
 
 
 def declare_test_executors(registry: ExecutorRegistry) -> None:
@@ -57,9 +52,7 @@ def declare_test_executors(registry: ExecutorRegistry) -> None:
 
 def make_registry() -> ExecutorRegistry:
     """An isolated registry with the three test executors of :func:`declare_test_executors`."""
-    registry = IsolatedRegistry()
-    declare_test_executors(registry)
-    return registry
+    return isolated_registry(declare_test_executors)
 
 
 def declare_demo_stubs(registry: ExecutorRegistry) -> None:
@@ -87,6 +80,4 @@ def demo_registry() -> ExecutorRegistry:
             return registry
     except Exception:  # the executors package is broken or absent: fall back below
         pass
-    fallback = IsolatedRegistry()
-    declare_demo_stubs(fallback)
-    return fallback
+    return isolated_registry(declare_demo_stubs)

@@ -12,9 +12,6 @@ to cast to the contract's ``int``. The contract requires ``value`` (not nullable
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +21,13 @@ from pyspark.sql import functions as F
 from spark_enrich import Executor, executor
 from spark_enrich.config import PipelineConfig, validate_pipeline
 from spark_enrich.registry import ExecutorRegistry
+from support.registry import IsolatedRegistry, isolated_registry
 
 RAW_SCHEMA = "event_id STRING, event_type STRING, event_time STRING, x STRING, n STRING"
 CONTRACT_DDL = (
     "event_id STRING, event_type STRING, event_time TIMESTAMP, event_date DATE, value STRING, n INT"
 )
 CONTRACT_COLUMNS = [c.split()[0] for c in CONTRACT_DDL.split(", ")]
-
-
-class IsolatedRegistry(ExecutorRegistry):
-    """Holds only what a test declares: installed entry points stay out."""
-
-    def load_entry_points(self, group: str = "") -> None:
-        """No installed executor packages here."""
 
 
 def _dated(df: DataFrame) -> DataFrame:
@@ -62,8 +53,7 @@ def declare(registry: ExecutorRegistry) -> None:
 
 def registry_with(*classes: tuple[str, str, list[str], type[Executor]]) -> IsolatedRegistry:
     """A registry with ``clicks``, ``views`` and the given (name, version, types, class)."""
-    registry = IsolatedRegistry()
-    declare(registry)
+    registry = isolated_registry(declare)
     for name, version, types, cls in classes:
         executor(name=name, version=version, event_types=types, registry=registry)(cls)
     return registry
@@ -150,25 +140,3 @@ def envelope(spark: SparkSession, payloads: list[str]) -> DataFrame:
     return table_envelope(
         rows, source_name="raw", kind="delta", table="memory", payload_column="value"
     )
-
-
-@contextmanager
-def spark_jobs(spark: SparkSession) -> Iterator[list[int]]:
-    """Collects the ids of the Spark jobs this thread runs inside the block (into the yielded
-    list, when the block ends, whether it raised or not)."""
-    sc = spark.sparkContext
-    group = f"count-{uuid.uuid4().hex}"
-    sc.setJobGroup(group, "jobs counted by a test")
-    jobs: list[int] = []
-    try:
-        yield jobs
-    finally:
-        jobs.extend(sc.statusTracker().getJobIdsForGroup(group))
-        for key in ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel"):
-            sc.setLocalProperty(key, None)  # type: ignore[arg-type]
-
-
-def failed_jobs(spark: SparkSession, jobs: list[int]) -> list[int]:
-    """The jobs among ``jobs`` that failed."""
-    tracker = spark.sparkContext.statusTracker()
-    return [j for j in jobs if (info := tracker.getJobInfo(j)) and info.status == "FAILED"]
