@@ -83,8 +83,10 @@ def apply_stages(
     df: DataFrame,
     *,
     tap: Callable[[DataFrame], DataFrame] | None = None,
+    outputs: dict[str, DataFrame] | None = None,
 ) -> tuple[DataFrame, DataFrame]:
-    """Run filter, then featurise, enrich and normalise; ``tap`` wraps the filter's output.
+    """Run filter, then featurise, enrich and normalise; ``tap`` wraps the filter's output;
+    ``outputs``, when given, receives each stage's checked output by stage name.
 
     Returns:
         ``(after_filter, after_normalise)``.
@@ -118,6 +120,8 @@ def apply_stages(
         current = _check_stage(bound.name, stage, result, current)
         if stage == "filter":
             after_filter = current = tap(current) if tap else current
+        if outputs is not None:
+            outputs[stage] = current
     return after_filter, current
 
 

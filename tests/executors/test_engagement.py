@@ -22,6 +22,7 @@ from support.executors import (
 
 from executors import Engagement, EngagementParams
 from spark_enrich import EnrichContext
+from spark_enrich.testing import run_stages
 
 MONDAY_0030 = utc("2026-01-05 00:30:00")
 
@@ -44,6 +45,10 @@ def users(spark: SparkSession) -> DataFrame:
         [("u1", "US", utc("2024-01-01 00:00:00")), ("u2", "DE", utc("2025-02-03 04:05:06"))],
         USERS_SCHEMA,
     )
+
+
+def tables(spark: SparkSession) -> dict[str, DataFrame]:
+    return {"pins": pins(spark), "users": users(spark)}
 
 
 def context(spark: SparkSession) -> EnrichContext:
@@ -87,7 +92,8 @@ def test_filter_drops_bots_short_closeups_and_events_without_pin(spark: SparkSes
     }
     kept = ["human", "no-agent", "closeup-500", "save-no-dwell", "short-click"]
 
-    actual = Engagement().filter(events_frame(spark, *rows.values()))
+    source = events_frame(spark, *rows.values())
+    actual = run_stages(Engagement(), source, tables=tables(spark)).filter
 
     expected = events_frame(spark, *(rows[k] for k in kept))
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
@@ -102,7 +108,8 @@ def test_filter_follows_params(spark: SparkSession) -> None:
     ]
     params = EngagementParams(min_closeup_ms=1000, bot_pattern="^curl/")
 
-    actual = Engagement(params).filter(events_frame(spark, *rows))
+    source = events_frame(spark, *rows)
+    actual = run_stages(Engagement(params), source, tables=tables(spark)).filter
 
     expected = events_frame(spark, rows[1], rows[2])
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
@@ -241,9 +248,7 @@ def test_all_stages_produce_the_output_contract(spark: SparkSession) -> None:
             event_time=utc("2026-01-06 00:10:00"),
         ),
     )
-    ex = Engagement()
-
-    out = ex.normalise(ex.enrich(ex.featurise(ex.filter(source)), context(spark)))
+    out = run_stages(Engagement(), source, tables=tables(spark)).normalise
 
     expected = contract_frame(
         spark,

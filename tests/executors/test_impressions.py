@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from chispa import assert_df_equality
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from support.executors import (
     EVENT_COLUMNS,
     PINS_SCHEMA,
@@ -19,17 +19,21 @@ from support.executors import (
 
 from executors import Impressions, ImpressionsParams
 from spark_enrich import EnrichContext
+from spark_enrich.testing import run_stages
 
 
 def impression(event_id: str, position: int | None = 0, **fields: object) -> dict[str, object]:
     return event(event_id, event_type="pin_impression", position=position, **fields)
 
 
-def context(spark: SparkSession) -> EnrichContext:
-    pins = spark.createDataFrame(
+def pins(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(
         [("p1", "b1", "food", "en", utc("2025-12-30 10:00:00"))], PINS_SCHEMA
     )
-    return EnrichContext({"pins": lambda: pins}, executor="impressions")
+
+
+def context(spark: SparkSession) -> EnrichContext:
+    return EnrichContext({"pins": lambda: pins(spark)}, executor="impressions")
 
 
 def test_declares_name_version_event_types_and_tables() -> None:
@@ -52,10 +56,11 @@ def test_filter_keeps_positions_zero_to_max_and_drops_bots_and_missing_pins(
         "bot": impression("bot", 5, user_agent="bingbot/2.0"),
     }
 
-    default = Impressions().filter(events_frame(spark, *rows.values()))
-    top_ten = Impressions(ImpressionsParams(max_position=10)).filter(
-        events_frame(spark, *rows.values())
-    )
+    source = events_frame(spark, *rows.values())
+    tables = {"pins": pins(spark)}
+    default = run_stages(Impressions(), source, tables=tables).filter
+    top_ten_only = Impressions(ImpressionsParams(max_position=10))
+    top_ten = run_stages(top_ten_only, source, tables=tables).filter
 
     assert_df_equality(
         default,
@@ -131,9 +136,7 @@ def test_all_stages_produce_the_output_contract(spark: SparkSession) -> None:
         impression("i1", 7, pin_id="p1", surface="related"),
         impression("i2", 200, pin_id="p1"),
     )
-    ex = Impressions()
-
-    out = ex.normalise(ex.enrich(ex.featurise(ex.filter(source)), context(spark)))
+    out = run_stages(Impressions(), source, tables={"pins": pins(spark)}).normalise
 
     expected = contract_frame(
         spark,

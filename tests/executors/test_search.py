@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from chispa import assert_df_equality
 from pydantic import ValidationError
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from support.executors import (
     EVENT_COLUMNS,
     USERS_SCHEMA,
@@ -21,6 +21,7 @@ from support.executors import (
 
 from executors import Search, SearchParams
 from spark_enrich import EnrichContext
+from spark_enrich.testing import run_stages
 
 
 def search(event_id: str, query: str | None, **fields: object) -> dict[str, object]:
@@ -29,12 +30,15 @@ def search(event_id: str, query: str | None, **fields: object) -> dict[str, obje
     )
 
 
-def context(spark: SparkSession) -> EnrichContext:
-    users = spark.createDataFrame(
+def users(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(
         [("u1", "US", utc("2024-01-01 00:00:00")), ("u2", "FR", utc("2024-05-06 07:08:09"))],
         USERS_SCHEMA,
     )
-    return EnrichContext({"users": lambda: users}, executor="search")
+
+
+def context(spark: SparkSession) -> EnrichContext:
+    return EnrichContext({"users": lambda: users(spark)}, executor="search")
 
 
 def test_declares_name_version_event_types_and_tables() -> None:
@@ -57,8 +61,10 @@ def test_filter_drops_bots_and_empty_or_too_short_queries(spark: SparkSession) -
         "spider": search("spider", "cats", user_agent="Baiduspider/2.0"),
     }
 
-    default = Search().filter(events_frame(spark, *rows.values()))
-    two_chars = Search(SearchParams(min_query_chars=2)).filter(events_frame(spark, *rows.values()))
+    source = events_frame(spark, *rows.values())
+    tables = {"users": users(spark)}
+    default = run_stages(Search(), source, tables=tables).filter
+    two_chars = run_stages(Search(SearchParams(min_query_chars=2)), source, tables=tables).filter
 
     assert_df_equality(
         default,
@@ -140,9 +146,7 @@ def test_all_stages_produce_the_output_contract(spark: SparkSession) -> None:
         search("q1", " Winter  Boots ", user_id="u1", position=2, board_id="b1", dwell_ms=40),
         search("blank", "  "),
     )
-    ex = Search()
-
-    out = ex.normalise(ex.enrich(ex.featurise(ex.filter(source)), context(spark)))
+    out = run_stages(Search(), source, tables={"users": users(spark)}).normalise
 
     expected = contract_frame(
         spark,

@@ -6,6 +6,7 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
 from executors import SequenceItems
+from spark_enrich.testing import run_stages
 
 SCHEMA = "event_id STRING, event_type STRING, item_id STRING, query STRING, _se_meta STRING"
 
@@ -34,8 +35,7 @@ def test_keeps_events_with_a_token_and_adds_it(spark: SparkSession) -> None:
         ("search-without-query", "search_query", "p2", None),  # its pin is not its token
         ("pin-without-pin", "pin_click", None, "red shoes"),  # nor is a pin event's query
     ]
-    executor = SequenceItems()
-    out = executor.featurise(executor.filter(frame(spark, rows)))
+    out = run_stages(SequenceItems(), frame(spark, rows)).featurise
     expected = spark.createDataFrame(
         [
             ("click", "pin_click", "p1", None, "meta-click", "p1"),
