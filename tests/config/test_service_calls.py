@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config_helpers import VALID, ClickParams, IsolatedRegistry
 from pyspark.sql import DataFrame
+from support.config import VALID, ClickParams
+from support.registry import isolated_registry
 
 from spark_enrich import EnrichContext, Executor, executor
 from spark_enrich.config import ConfigError, load_pipeline
@@ -28,7 +29,7 @@ class SpellingBase(Executor):
 def _registry(
     *, clicks_services: tuple[str, ...], searches_services: tuple[str, ...]
 ) -> ExecutorRegistry:
-    registry = IsolatedRegistry()
+    registry = isolated_registry()
 
     @executor(
         name="clicks", version="1.0.0", event_types=["pin_click"], params=ClickParams,
