@@ -123,6 +123,16 @@ def to_dead_letters(
     )
 
 
+def _stamped(letters: DataFrame, txn: Txn | None) -> DataFrame:
+    """``letters`` with unique ids and, for an idempotent write, its transaction identity."""
+    letters = with_unique_ids(letters)
+    if txn is None:
+        return letters
+    return letters.withColumns(
+        {"txn_app_id": F.lit(txn.app_id), "txn_version": F.lit(txn.version).cast("bigint")}
+    )
+
+
 @dataclass(frozen=True)
 class DeadLetterTable:
     """The pipeline's dead-letter Delta table."""
@@ -190,15 +200,7 @@ class DeadLetterTable:
             How many rows this write inserted (0 when all were already there).
         """
         self.ensure(spark)
-        if letters is not None:
-            letters = with_unique_ids(letters)
-            if txn is not None:
-                letters = letters.withColumns(
-                    {
-                        "txn_app_id": F.lit(txn.app_id),
-                        "txn_version": F.lit(txn.version).cast("bigint"),
-                    }
-                )
+        letters = _stamped(letters, txn) if letters is not None else None
         if not supersede or txn is None:
             if letters is None:
                 return 0
@@ -211,6 +213,12 @@ class DeadLetterTable:
                 user_metadata=user_metadata,
                 what="dead-letter write",
             )
+        return self._supersede(spark, letters, txn, user_metadata)
+
+    def _supersede(
+        self, spark: SparkSession, letters: DataFrame | None, txn: Txn, user_metadata: str | None
+    ) -> int:
+        """A retry of ``txn``: its rows replace those its earlier attempt stored."""
         # The rows of the earlier attempt (a dead letter replayed since is history: kept).
         earlier = (
             f"{{t}}txn_app_id = {literal(txn.app_id)} AND {{t}}txn_version = {int(txn.version)} "
