@@ -62,3 +62,28 @@ def unpersist_checkpointed(df: DataFrame) -> None:
     """
     rdd = df._jdf.queryExecution().logical().rdd()
     df.sparkSession._jsc.sc().unpersistRDD(rdd.id(), False)
+
+
+def hadoop_file_system(spark: SparkSession, location: str) -> tuple[Any, Any] | None:
+    """Hadoop's ``(Path, FileSystem)`` of ``location`` (any scheme the cluster knows: ``s3a://``,
+    ``abfss://``, ``hdfs://``, a local folder), with the session's Hadoop configuration;
+    ``None`` without a driver JVM (Spark Connect)."""
+    jvm = driver_jvm(spark)
+    if jvm is None:
+        return None
+    path = jvm.org.apache.hadoop.fs.Path(location)
+    return path, path.getFileSystem(spark._jsc.hadoopConfiguration())
+
+
+def hadoop_child(spark: SparkSession, parent: Any, name: str) -> Any:
+    """The Hadoop ``Path`` of ``name`` inside the Hadoop ``Path`` ``parent``."""
+    jvm = driver_jvm(spark)
+    assert jvm is not None, "a Hadoop path exists only with a driver JVM"
+    return jvm.org.apache.hadoop.fs.Path(parent, name)
+
+
+def read_utf8(spark: SparkSession, stream: Any) -> str:
+    """The rest of a Hadoop input ``stream`` as UTF-8 text."""
+    jvm = driver_jvm(spark)
+    assert jvm is not None, "a Hadoop stream exists only with a driver JVM"
+    return str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spark_enrich import _jvm
 from spark_enrich.config.types import location_key
 from spark_enrich.errors import PipelineRunError
 
@@ -55,20 +56,19 @@ class _Folder:
     """A folder on a Hadoop file system, through the session's JVM."""
 
     def __init__(self, spark: SparkSession, location: str) -> None:
-        jvm: Any = spark._jvm
-        if jvm is None:  # Spark Connect: no driver JVM in this process
+        found = _jvm.hadoop_file_system(spark, location)
+        if found is None:  # Spark Connect: no driver JVM in this process
             raise PipelineRunError(
                 "NO_JVM",
                 "Streams run from a classic Spark session (the driver's JVM is needed to read "
                 "and write the checkpoint's spark-enrich record); Spark Connect is not supported.",
                 {},
             )
-        self._jvm = jvm
-        self._path = jvm.org.apache.hadoop.fs.Path(location)
-        self._fs = self._path.getFileSystem(spark._jsc.hadoopConfiguration())
+        self._spark = spark
+        self._path, self._fs = found
 
     def _child(self, name: str) -> Any:
-        return self._jvm.org.apache.hadoop.fs.Path(self._path, name)
+        return _jvm.hadoop_child(self._spark, self._path, name)
 
     def location(self, name: str) -> str:
         """The full path of ``name`` in this folder, for messages."""
@@ -86,7 +86,7 @@ class _Folder:
         try:
             stream = self._fs.open(child)
             try:
-                return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+                return _jvm.read_utf8(self._spark, stream)
             finally:
                 stream.close()
         except Exception as exc:  # py4j's Py4JJavaError, without importing py4j here
