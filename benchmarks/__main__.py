@@ -1,4 +1,4 @@
-"""``python -m benchmarks {batch,stream,latency,sequences}`` — see each module's docstring."""
+"""``python -m benchmarks {batch,stream,latency,sequences,diff}`` — see each module's docstring."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def main() -> None:
     q = sub.add_parser("sequences", help="Per-user sequences: pipeline vs hand-written job.")
     q.add_argument("--events", type=int, default=200_000)
     q.add_argument("--repeat", type=int, default=3)
+    d = sub.add_parser("diff", help="spark-enrich diff vs a plain full outer join.")
+    d.add_argument("--rows", type=int, default=1_000_000)
+    d.add_argument("--repeat", type=int, default=3)
     lat = sub.add_parser("latency", help="Produce->committed latency at a fixed rate.")
     lat.add_argument("--rate", type=int, default=1000)
     lat.add_argument("--seconds", type=int, default=60)
@@ -40,6 +43,10 @@ def main() -> None:
         from benchmarks.sequences import main as sequences
 
         sequences(args.events, workdir, args.repeat)
+    elif args.case == "diff":
+        from benchmarks.diff import main as diff
+
+        diff(args.rows, workdir, args.repeat)
     elif args.case == "stream":
         from benchmarks.stream import throughput
 
