@@ -52,19 +52,15 @@ class FirstSeen(Executor):
 
 @executor(name="steady", version="1", event_types=TYPES, tables=["users"], registry=DRIFTING)
 class Steady(Executor):
-    """Deterministic: a filter, features of the event itself, a keyed join, an ordered window."""
+    """Deterministic: a filter, features of the event itself, a keyed join."""
 
     def filter(self, df: DataFrame) -> DataFrame:
         return df.where(F.col("surface") != "bot")
 
     def featurise(self, df: DataFrame) -> DataFrame:
-        ordered = Window.partitionBy("user_id").orderBy("event_time", "event_id")
+        # No window over the user's events: which of them share a micro-batch varies.
         return df.withColumns(
-            {
-                "hour": F.hour("event_time"),
-                "nth_of_user": F.row_number().over(ordered),
-                "digest": F.sha2(F.col("event_id"), 256),
-            }
+            {"hour": F.hour("event_time"), "digest": F.sha2(F.col("event_id"), 256)}
         )
 
     def enrich(self, df: DataFrame, ctx: EnrichContext) -> DataFrame:
@@ -124,6 +120,22 @@ def test_batch_dependence_is_caught_only_where_batches_differ(sample: DataFrame)
     report = check_executor(BatchShare, sample)
     assert [d.arrangement for d in report.drifts] == ["micro-batches of 1, 2, 5, 13, 34... rows"]
     assert report.drifts[0].report.fields["batch_events"].count == 60
+
+
+@executor(name="nth_event", version="1", event_types=TYPES, registry=DRIFTING)
+class NthEvent(Executor):
+    """Numbers each user's events in time order: an ordered window, yet over the batch only."""
+
+    def featurise(self, df: DataFrame) -> DataFrame:
+        ordered = Window.partitionBy("user_id").orderBy("event_time", "event_id")
+        return df.withColumn("nth_of_user", F.row_number().over(ordered))
+
+
+def test_an_ordered_window_over_the_batch_is_caught(sample: DataFrame) -> None:
+    report = check_executor(NthEvent, sample)
+    assert [(d.arrangement, d.columns) for d in report.drifts] == [
+        ("micro-batches of 1, 2, 5, 13, 34... rows", ["nth_of_user"])
+    ]
 
 
 def test_a_deterministic_executor_passes(sample: DataFrame, users: DataFrame) -> None:
