@@ -33,6 +33,8 @@ def _check(pipeline: str, *args: str) -> tuple[int, dict[str, object]]:
         app,
         ["check-executors", str(PIPELINES / f"{pipeline}.yaml"), "--format", "json", *sets, *args],
     )
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
     return result.exit_code, json.loads(result.output)
 
 
