@@ -212,28 +212,46 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
         payload, parse_schema_, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
     )
     field = {f.name: F.col(f"{_PARSED}.`{f.name}`") for f in spec.schema.fields}
-
     time_raw = field[spec.event_time_field]
-    time_fmt = spec.event_time_format or ISO_TIMESTAMP
     event_time = F.col(_TIME)
-
-    checks: list[tuple[Column, Reason, Column]] = []
-    if spec.max_payload_bytes:
-        size = F.octet_length(F.col(f"{META}.raw"))
-        checks.append(
-            (
-                size > spec.max_payload_bytes,
-                Reason.PAYLOAD_TOO_LARGE,
-                F.format_string(
-                    f"payload is %d bytes; the limit is {spec.max_payload_bytes}", size
-                ),
-            )
-        )
     corrupt = F.col(f"{_PARSED}.{_CORRUPT}").isNotNull()
+    # The order is the order of precedence: a row's first failing check is its error.
+    checks = [
+        *_size_checks(spec),
+        *_syntax_checks(payload, corrupt),
+        *_field_checks(spec, payload, field, corrupt),
+        *_time_checks(spec, time_raw, event_time),
+    ]
+    columns = tuple(
+        event_time.alias(f.name) if f.name == spec.event_time_field else field[f.name].alias(f.name)
+        for f in spec.schema.fields
+    )
+    time_fmt = spec.event_time_format or ISO_TIMESTAMP
+    return _DecodeExpressions(
+        parsed=parsed,
+        event_time=F.try_to_timestamp(time_raw, F.lit(time_fmt)),
+        columns=columns,
+        error=_first_error(checks),
+    )
+
+
+_Check = tuple[Column, Reason, Column]
+
+
+def _size_checks(spec: DecodeSpec) -> list[_Check]:
+    if not spec.max_payload_bytes:
+        return []
+    size = F.octet_length(F.col(f"{META}.raw"))
+    message = F.format_string(f"payload is %d bytes; the limit is {spec.max_payload_bytes}", size)
+    return [(size > spec.max_payload_bytes, Reason.PAYLOAD_TOO_LARGE, message)]
+
+
+def _syntax_checks(payload: Column, corrupt: Column) -> list[_Check]:
+    """Is the payload a JSON object at all (decode errors), and free of lone surrogates."""
     # A payload that from_json parses into an object with no corrupt record is a JSON object:
     # the costlier checks below (two more parses of the text) only run on the other rows.
     suspect = F.col(_PARSED).isNull() | corrupt
-    checks += [
+    return [
         (
             # JSON whitespace too: F.trim strips spaces only.
             payload.isNull() | (suspect & payload.rlike(r"^[ \t\r\n]*$")),
@@ -266,17 +284,23 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
             Reason.DECODE_ERROR,
             F.concat(_invalid_json(payload), _snippet(payload)),
         ),
-    ]
-    # After the syntax checks: a document that is not JSON is a decode error whatever it holds.
-    checks.append(
+        # After the syntax checks: a document that is not JSON is a decode error whatever it
+        # holds.
         (
             # Two substring searches first: only text with a \uD... escape pays for the regex.
             (payload.contains("\\ud") | payload.contains("\\uD"))
             & _escapes(payload).rlike(_LONE_SURROGATE),
             Reason.SCHEMA_MISMATCH,
             _lone_surrogate_message(payload),
-        )
-    )
+        ),
+    ]
+
+
+def _field_checks(
+    spec: DecodeSpec, payload: Column, field: dict[str, Column], corrupt: Column
+) -> list[_Check]:
+    """Fields of the wrong type, then required fields missing."""
+    checks: list[_Check] = []
     for f in spec.schema.fields:
         found = F.get_json_object(payload, _json_path(f.name))
         checks.append(
@@ -297,7 +321,13 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
                 F.lit(f"required field {name!r} is missing or null"),
             )
         )
-    checks.append(
+    return checks
+
+
+def _time_checks(spec: DecodeSpec, time_raw: Column, event_time: Column) -> list[_Check]:
+    """An event time that does not parse, then one outside the accepted range."""
+    time_fmt = spec.event_time_format or ISO_TIMESTAMP
+    checks: list[_Check] = [
         (
             event_time.isNull(),
             Reason.SCHEMA_MISMATCH,
@@ -307,7 +337,7 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
                 F.lit(f" does not match the time format {time_fmt}"),
             ),
         )
-    )
+    ]
     out_of_range = _time_out_of_range(event_time, spec)
     if out_of_range is not None:
         checks.append(
@@ -321,17 +351,7 @@ def _decode_expressions(spec: DecodeSpec) -> _DecodeExpressions:
                 ),
             )
         )
-
-    columns = tuple(
-        event_time.alias(f.name) if f.name == spec.event_time_field else field[f.name].alias(f.name)
-        for f in spec.schema.fields
-    )
-    return _DecodeExpressions(
-        parsed=parsed,
-        event_time=F.try_to_timestamp(time_raw, F.lit(time_fmt)),
-        columns=columns,
-        error=_first_error(checks),
-    )
+    return checks
 
 
 def _first_error(checks: Sequence[tuple[Column, Reason, Column]]) -> Column:
