@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails, InitErrorDetails
 
 from spark_enrich.config.document import Document
+from spark_enrich.config.locations import Sections, check_pipelines
 from spark_enrich.config.models import PipelineConfig
+from spark_enrich.config.models.pipeline import SECTIONS, VALID_SECTIONS, section_faults
 from spark_enrich.config.problems import ConfigError, Problem
 from spark_enrich.config.reading import read_document
-from spark_enrich.config.rules import Sections, check_pipelines, check_sections
+from spark_enrich.config.rules import check_sections
 from spark_enrich.config.translate import problems_from_validation_error, walk
 
 if TYPE_CHECKING:
@@ -34,45 +38,71 @@ def _registry(registry: ExecutorRegistry | None) -> ExecutorRegistry:
     return default_registry()
 
 
-def _partial_sections(data: Mapping[str, Any], context: dict[str, Any]) -> Sections:
-    """Validate each top-level section on its own so the rules can use the valid ones.
+def _valid_sections(
+    data: Mapping[str, Any], valid: dict[str, Any], exc: ValidationError, context: dict[str, Any]
+) -> tuple[Sections, list[InitErrorDetails]]:
+    """The sections the cross-field rules read, after ``data`` failed validation with ``exc``,
+    and the errors of the sections' checks that the faults kept from running.
 
-    A section whose only faults are bad or unknown keys is validated again without them (the
-    defaults apply), so that one already-reported typo does not hide the section's other
-    problems from the cross-field rules.
+    Those that have their shape were gathered during that validation (``valid``). A section
+    whose only faults are bad or unknown keys is validated again without them (the defaults
+    apply; its faults were reported already), and checked, so that one typo hides none of the
+    section's other problems: neither from its own checks nor from the cross-field rules.
     """
-    valid: dict[str, Any] = {}
-    for name in Sections.__dataclass_fields__:
+    sections: dict[str, Any] = {}
+    hidden: list[InitErrorDetails] = []
+    errors = exc.errors(include_url=False)
+    for name in SECTIONS:
         field = PipelineConfig.model_fields[name]
-        if name not in data:
-            if field.is_required():
-                continue
-            valid[name] = field.get_default(call_default_factory=True)
-            continue
-        annotation = field.rebuild_annotation()
-        adapter: TypeAdapter[Any] = TypeAdapter(annotation)
-        section = data[name]
-        for _ in range(_REPAIR_ROUNDS):
-            try:
-                valid[name] = adapter.validate_python(section, context=context)
-                break
-            except ValidationError as exc:
-                repaired = _without_faulty_keys(section, exc, annotation)
-                if repaired is None:
-                    break
-                section = repaired
-    return Sections(**valid)
+        if name in valid:
+            sections[name] = valid[name]
+        elif name not in data:
+            if not field.is_required():
+                sections[name] = field.get_default(call_default_factory=True)
+        else:
+            own = [e for e in errors if e["loc"][:1] == (name,)]
+            repaired = _repaired(name, data[name], own, context)
+            if repaired is not None:
+                sections[name] = repaired
+                hidden += section_faults(name, repaired, (name,))
+    return Sections(**sections), hidden
 
 
-_REPAIR_ROUNDS = 4
+_REPAIR_ROUNDS = 3
 
 
-def _without_faulty_keys(section: Any, exc: ValidationError, annotation: Any) -> Any | None:
-    """``section`` without the mapping keys ``exc`` reports (None when an error is not about
-    a present key that can be dropped: a missing key, a bad list item, the section itself)."""
+@functools.cache
+def _adapter(name: str) -> TypeAdapter[Any]:
+    return TypeAdapter(PipelineConfig.model_fields[name].rebuild_annotation())
+
+
+def _repaired(
+    name: str, section: Any, errors: list[ErrorDetails], context: dict[str, Any]
+) -> Any | None:
+    """``section`` validated without the keys ``errors`` report (None when impossible)."""
+    adapter = _adapter(name)
+    annotation = PipelineConfig.model_fields[name].rebuild_annotation()
+    faults = errors
+    for _ in range(_REPAIR_ROUNDS):
+        section = _without_faulty_keys(section, faults, annotation)
+        if section is None:
+            return None
+        try:
+            return adapter.validate_python(section, context=context)
+        except ValidationError as exc:
+            faults = [{**e, "loc": (name, *e["loc"])} for e in exc.errors(include_url=False)]
+    return None
+
+
+def _without_faulty_keys(section: Any, errors: list[ErrorDetails], annotation: Any) -> Any | None:
+    """``section`` without the mapping keys ``errors`` report (None when an error is not about
+    a present key that can be dropped: a missing key, a bad list item, the section itself).
+    Each error's location starts with the section's name."""
+    if not errors:
+        return section
     repaired = copy.deepcopy(section)
-    for error in exc.errors(include_url=False):
-        loc, _ = walk(annotation, tuple(error["loc"]))
+    for error in errors:
+        loc, _ = walk(annotation, tuple(error["loc"])[1:])
         if not loc or error["type"] == "missing":
             return None
         parent: Any = repaired
@@ -90,15 +120,22 @@ def _without_faulty_keys(section: Any, exc: ValidationError, annotation: Any) ->
 def _validate(
     data: Any, doc: Document, registry: ExecutorRegistry | None, base_dir: str | None
 ) -> tuple[PipelineConfig | None, Sections | None, list[Problem]]:
-    """The model (None when invalid), the sections that passed their models, the problems."""
+    """The model (None when invalid), the sections that passed their models, the problems.
+
+    The configuration is validated once; only the sections that fail are looked at again.
+    """
     context = {"base_dir": base_dir or str(Path.cwd())}
+    valid: dict[str, Any] = {}
     try:
-        config = PipelineConfig.model_validate(data, context=context)
+        config = PipelineConfig.model_validate(data, context={**context, VALID_SECTIONS: valid})
     except ValidationError as exc:
         problems = problems_from_validation_error(exc, doc, PipelineConfig)
         if not isinstance(data, Mapping):
             return None, None, problems
-        sections = _partial_sections(data, context)
+        sections, hidden = _valid_sections(data, valid, exc, context)
+        if hidden:
+            errors = ValidationError.from_exception_data(PipelineConfig.__name__, hidden)
+            problems += problems_from_validation_error(errors, doc, PipelineConfig)
         return None, sections, problems + check_sections(sections, doc, _registry(registry))
     sections = Sections.of(config)
     problems = check_sections(sections, doc, _registry(registry))

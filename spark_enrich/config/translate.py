@@ -196,6 +196,19 @@ def problems_from_validation_error(
         loc = (*prefix, *rel)
         found = _show(error.get("input"))
         example = ctx.get("example")
+        if etype in CODES and "found_text" in ctx:  # a single-section check's problem, as written
+            problems.append(
+                doc.problem(
+                    etype,
+                    ctx["message"],
+                    loc,
+                    ctx["found_text"],
+                    ctx["allowed"],
+                    ctx.get("example"),
+                    key=bool(ctx["key"]),
+                )
+            )
+            continue
         msg = _cut_values(error["msg"], ctx)
         if etype in CODES:
             code = etype

@@ -406,6 +406,39 @@ def test_model_validate_from_a_dict_and_validate_pipeline(registry: ExecutorRegi
     assert all(p.file is None and p.line is None for p in problems)
 
 
+def test_a_sections_own_rules_are_checked_by_its_model(registry: ExecutorRegistry) -> None:
+    data = _base_dict()
+    sources = data["sources"]
+    assert isinstance(sources, list)
+    sources[0]["bootstrap_servers"] = "localhost"
+    sources[0]["name"] = "archive"
+    with pytest.raises(ValidationError) as info:
+        PipelineConfig.model_validate(data)
+    assert {(e["type"], e["loc"]) for e in info.value.errors()} == {
+        ("BAD_VALUE", ("sources", 0, "bootstrap_servers")),
+        ("DUPLICATE_NAME", ("sources", 1, "name")),
+    }
+    problems = validate_pipeline(data, registry=registry)
+    assert [(p.code, p.path, p.found) for p in problems] == [
+        ("BAD_VALUE", "sources[0].bootstrap_servers", "localhost"),
+        ("DUPLICATE_NAME", "sources[1].name", "archive"),
+    ]
+    assert problems[0].message == "bootstrap server 'localhost' is not host:port (port 1-65535)"
+    assert problems[1].message == "source name 'archive' is already used by sources[0]"
+
+
+def test_a_check_quoting_braces_is_reported_as_written(registry: ExecutorRegistry) -> None:
+    data = _base_dict()
+    sources = data["sources"]
+    assert isinstance(sources, list)
+    sources[0]["starting_offsets"] = "{allowed}"
+    (problem,) = validate_pipeline(data, registry=registry)
+    assert problem.message == (
+        "starting_offsets '{allowed}' is neither earliest, latest nor a JSON object of offsets"
+    )
+    assert (problem.found, problem.example) == ("{allowed}", "earliest")
+
+
 def test_cross_field_rules_run_even_when_another_section_is_malformed(
     registry: ExecutorRegistry,
 ) -> None:
@@ -536,9 +569,9 @@ def test_a_registry_that_fails_to_load_is_a_problem(tmp_path: Path) -> None:
 def test_one_location_in_two_spellings_is_one_location(
     a: str, b: str, relation: str | None
 ) -> None:
-    from spark_enrich.config.rules import _relation
+    from spark_enrich.config.locations import relation as relation_of
 
-    assert _relation(a, b) == relation
+    assert relation_of(a, b) == relation
 
 
 def test_a_name_with_a_trailing_newline_is_not_a_name(

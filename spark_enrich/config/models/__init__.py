@@ -1,11 +1,13 @@
 """The pipeline file as pydantic models: frozen, unknown keys forbidden, variants keyed by ``kind``.
 
-The models check the shape of each section and each value; rules that relate sections to one
-another (executors against the registry, keys against the output contract, nested paths...)
-live in :mod:`spark_enrich.config.rules`. Field descriptions are the configuration reference:
-``docs/configuration.md`` is generated from them.
+The models check the shape of each section and each value, and each section's own rules
+(``ConfigModel.check``: unique names, fields that must agree); rules that relate sections to
+one another (executors against the registry, keys against the output contract, nested
+paths...) live in :mod:`spark_enrich.config.rules`. Field descriptions are the configuration
+reference: ``docs/configuration.md`` is generated from them.
 """
 
+from spark_enrich.config.models._base import ConfigModel, Faults
 from spark_enrich.config.models.output import (
     DeadLetters,
     OutputColumn,
@@ -41,12 +43,14 @@ __all__ = [
     "AsOf",
     "AvailableNowTrigger",
     "BatchRuntime",
+    "ConfigModel",
     "DeadLetters",
     "Decoding",
     "DeltaMetrics",
     "DeltaSource",
     "Enrichments",
     "ExecutorConfig",
+    "Faults",
     "FilesSource",
     "KafkaSource",
     "LogMetrics",

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_core import PydanticCustomError
 
-from spark_enrich.config.ddl import DataType, parse_type
-from spark_enrich.config.models._base import ConfigModel, exactly_one
+from spark_enrich.columns import SEQUENCE_UPDATED_AT
+from spark_enrich.config.ddl import DataType, MapType, parse_type
+from spark_enrich.config.models._base import ConfigModel, Faults, Reporter, exactly_one
+from spark_enrich.config.problems import Loc
 from spark_enrich.config.types import (
     DDLTypeStr,
     Float,
     Int,
     OptionValue,
     PathStr,
+)
+
+# Table properties Spark reserves for its own clauses: dropped silently at creation, refused
+# by ALTER TABLE (Spark 4.2, CatalogV2Util.TABLE_RESERVED_PROPERTIES).
+_RESERVED_TABLE_PROPERTIES = frozenset(
+    {
+        "collation",
+        "comment",
+        "external",
+        "is_managed_location",
+        "location",
+        "owner",
+        "provider",
+        "table_type",
+    }
 )
 
 
@@ -45,6 +64,54 @@ class OutputContract(ConfigModel):
         ),
     )
 
+    def check(self, faults: Faults) -> None:
+        names = [c.name for c in self.columns]
+        # Spark resolves column names case-insensitively: `query` and `Query` are one.
+        faults.unique(names, "column", "columns", at=("columns",), fold_case=True)
+        for i, name in enumerate(self.key):
+            comparable_column(faults, self.columns, name, ("key", i), "key column")
+        for i, name in enumerate(names):
+            no_backtick(faults, name, ("columns", i, "name"))
+
+
+def output_column(
+    report: Reporter, columns: Sequence[OutputColumn], name: str, at: Loc, what: str
+) -> OutputColumn | None:
+    """The output column ``name``; a ``NOT_IN_OUTPUT`` problem when there is none."""
+    by_name = {c.name: c for c in columns}
+    if name in by_name:
+        return by_name[name]
+    problem = f"{what} {name!r} is not a column of output.columns"
+    report.not_one_of("NOT_IN_OUTPUT", problem, name, list(by_name), at)
+    return None
+
+
+def comparable_column(
+    report: Reporter, columns: Sequence[OutputColumn], name: str, at: Loc, what: str
+) -> None:
+    """``name`` is an output column whose values can be compared (not a map)."""
+    column = output_column(report, columns, name, at, what)
+    if column is not None and isinstance(column.data_type, MapType):
+        report.add(
+            "BAD_KEY_COLUMN",
+            f"{what} {name!r} has type {column.type}; map values cannot be compared",
+            at,
+            column.type,
+            "a column of a comparable type (string, date, int, struct, array, ...)",
+        )
+
+
+def no_backtick(report: Reporter, name: str, at: Loc) -> None:
+    """Delta's MERGE builds attribute names without escaping backticks."""
+    if "`" in name:
+        report.add(
+            "BAD_NAME",
+            f"column name {name!r} holds a backtick, which Delta's MERGE cannot name",
+            at,
+            name,
+            "a name without backticks",
+        )
+
 
 class SequenceSpec(ConfigModel):
     """How a `sequence` sink folds events into one row per group (a user's last N events)."""
@@ -63,6 +130,42 @@ class SequenceSpec(ConfigModel):
         min_length=1,
         description="Name of the array column holding the events, oldest first.",
     )
+
+    def check(self, faults: Faults) -> None:
+        for field in ("group_by", "order_by"):
+            seen: set[str] = set()
+            for i, name in enumerate(getattr(self, field)):
+                if name in seen:
+                    faults.add(
+                        "DUPLICATE_NAME",
+                        f"sequence.{field} lists {name!r} twice",
+                        (field, i),
+                        name,
+                        f"each {field} column once",
+                    )
+                seen.add(name)
+        if all(name in self.group_by for name in self.order_by):
+            faults.add(
+                "BAD_VALUE",
+                "every sequence.order_by column is a group_by column, constant within a "
+                "sequence: it cannot order the events",
+                ("order_by",),
+                json.dumps(self.order_by),
+                "a column that varies within a sequence, such as the event time",
+                "order_by: [event_time]",
+            )
+        taken = {name.lower() for name in self.group_by} | {SEQUENCE_UPDATED_AT.lower()}
+        if self.column.lower() in taken:
+            faults.add(
+                "DUPLICATE_NAME",
+                f"sequence.column {self.column!r} is also the name of a group_by column "
+                f"or of the engine's {SEQUENCE_UPDATED_AT!r} column",
+                ("column",),
+                self.column,
+                "a name other than " + ", ".join(sorted([*self.group_by, SEQUENCE_UPDATED_AT])),
+                "events",
+            )
+        no_backtick(faults, self.column, ("column",))
 
 
 class Sink(ConfigModel):
@@ -90,13 +193,8 @@ class Sink(ConfigModel):
         "never unset.",
     )
 
-    @model_validator(mode="after")
-    def _path_xor_table(self) -> Sink:
+    def shape(self) -> None:
         exactly_one(self, "path", "table", "PATH_XOR_TABLE")
-        return self
-
-    @model_validator(mode="after")
-    def _sequence_with_its_mode(self) -> Sink:
         if (self.mode == "sequence") != (self.sequence is not None):
             found = f"mode {self.mode} " + ("with" if self.sequence else "without") + " sequence"
             raise PydanticCustomError(
@@ -107,7 +205,57 @@ class Sink(ConfigModel):
                     "allowed": "mode: sequence with a sequence section, or another mode without",
                 },
             )
-        return self
+
+    def check(self, faults: Faults) -> None:
+        listed: set[str] = set()
+        for i, name in enumerate(self.partition_by):
+            if name in listed:
+                faults.add(
+                    "DUPLICATE_NAME",
+                    f"partition column {name!r} is listed twice",
+                    ("partition_by", i),
+                    name,
+                    "each partition column once",
+                )
+            listed.add(name)
+        self._sequence_table(faults)
+        for key in self.properties:
+            if key.lower() in _RESERVED_TABLE_PROPERTIES:
+                faults.add(
+                    "RESERVED_TABLE_PROPERTY",
+                    f"table property {key!r} is reserved by Spark: dropped without a word "
+                    "when the table is created, refused by ALTER TABLE; remove it",
+                    ("properties", key),
+                    key,
+                    "any property except " + ", ".join(sorted(_RESERVED_TABLE_PROPERTIES)),
+                    key=True,
+                )
+
+    def _sequence_table(self, faults: Faults) -> None:
+        if self.sequence is None:
+            return
+        groups = self.sequence.group_by
+        for i, name in enumerate(self.partition_by):
+            if name not in groups:
+                faults.add(
+                    "BAD_PARTITION_COLUMN",
+                    f"partition column {name!r} is not a sequence.group_by column; a sequence "
+                    "table holds one row per group and only group columns are left to partition "
+                    "by",
+                    ("partition_by", i),
+                    name,
+                    "one of: " + ", ".join(groups),
+                )
+        if self.retention_days is not None:
+            faults.add(
+                "BAD_VALUE",
+                "retention_days deletes rows by date; a sequence sink keeps each group's last "
+                "events instead and has no dated rows",
+                ("retention_days",),
+                str(self.retention_days),
+                "null with mode: sequence (sequence.length bounds each sequence)",
+                "retention_days: null",
+            )
 
 
 class DeadLetters(ConfigModel):
@@ -124,7 +272,5 @@ class DeadLetters(ConfigModel):
         description="Fail a run when more than this share of its events are dead letters.",
     )
 
-    @model_validator(mode="after")
-    def _path_xor_table(self) -> DeadLetters:
+    def shape(self) -> None:
         exactly_one(self, "path", "table", "PATH_XOR_TABLE")
-        return self

@@ -6,9 +6,17 @@ import hashlib
 import json
 from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails
 
-from spark_enrich.config.models._base import ConfigModel
+from spark_enrich.config.models._base import ConfigModel, Faults, faults_within
 from spark_enrich.config.models.output import DeadLetters, OutputContract, Sink
 from spark_enrich.config.models.runtime import Observability, Runtime
 from spark_enrich.config.models.sections import (
@@ -19,6 +27,7 @@ from spark_enrich.config.models.sections import (
     TableEnrichment,
 )
 from spark_enrich.config.models.sources import DeltaSource, FilesSource, KafkaSource, Source
+from spark_enrich.config.problems import Loc
 from spark_enrich.config.types import Name
 
 
@@ -26,6 +35,22 @@ def _version_to_str(value: Any) -> Any:
     # `version: 3` is the text "3"; `version: 1.10` is the number 1.1 by the time it is here,
     # so a float stays a float and is reported (quote it) instead of silently becoming "1.1".
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+SECTIONS = (
+    "sources",
+    "decoding",
+    "executors",
+    "enrichments",
+    "output",
+    "sink",
+    "dead_letters",
+    "runtime",
+    "observability",
+)
+"""The sections of a pipeline file that the cross-field rules read."""
+VALID_SECTIONS = "valid_sections"
+"""Validation-context key: a dict that receives each section that validates, by name."""
 
 
 class PipelineConfig(ConfigModel):
@@ -63,6 +88,18 @@ class PipelineConfig(ConfigModel):
             return {**data, "version": _version_to_str(data["version"])}
         return data
 
+    @field_validator(*SECTIONS)
+    @classmethod
+    def _checked_section(cls, value: Any, info: ValidationInfo) -> Any:
+        # Loading asks for the sections that have their shape, for the cross-field rules:
+        # gathered here, they need no second validation when another section fails.
+        if isinstance(info.context, dict) and VALID_SECTIONS in info.context:
+            info.context[VALID_SECTIONS][info.field_name] = value
+        errors = section_faults(str(info.field_name), value)
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return value
+
     @property
     def source_file(self) -> str | None:
         """The YAML file this configuration was loaded from (None when built from a dict)."""
@@ -98,6 +135,23 @@ class PipelineConfig(ConfigModel):
             KeyError: no such service.
         """
         return _find(self.enrichments.services, name, "service")
+
+
+def _unique_names(
+    faults: Faults, section: str, items: list[Source] | list[ExecutorConfig], at: Loc
+) -> None:
+    faults.unique([item.name for item in items], section.removesuffix("s"), section, at=at)
+
+
+def section_faults(name: str, value: object, at: Loc = ()) -> list[InitErrorDetails]:
+    """The problems the checks find in section ``name`` (a value of its shape), located from
+    ``at``: those of its models, and the names its list must not repeat."""
+    errors = faults_within(value, at)
+    if name in ("sources", "executors") and isinstance(value, list):
+        faults = Faults(name)
+        _unique_names(faults, name, value, at)
+        errors += faults.errors
+    return errors
 
 
 _T = TypeVar("_T", KafkaSource | DeltaSource | FilesSource, TableEnrichment, ServiceEnrichment)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from spark_enrich.config.models._base import ConfigModel
+from spark_enrich.config.models._base import ConfigModel, Faults
 from spark_enrich.config.types import (
     Duration,
     NameRef,
@@ -46,6 +46,17 @@ class StreamRuntime(ConfigModel):
         description="When micro-batches run.",
     )
 
+    def check(self, faults: Faults) -> None:
+        if self.checkpoint is None:
+            faults.add(
+                "MISSING_CHECKPOINT",
+                "a stream runtime needs a checkpoint location, unique to this pipeline",
+                (),
+                "no checkpoint",
+                "a path or URI",
+                "checkpoint: ../demo-output/_checkpoints/demo",
+            )
+
 
 class BatchRuntime(ConfigModel):
     """Batch and backfill settings."""
@@ -79,6 +90,17 @@ class Runtime(ConfigModel):
 
     stream: StreamRuntime | None = Field(default=None, description="Streaming settings.")
     batch: BatchRuntime | None = Field(default=None, description="Batch and backfill settings.")
+
+    def check(self, faults: Faults) -> None:
+        if self.stream is None and self.batch is None:
+            faults.add(
+                "NO_RUNTIME",
+                "runtime declares neither stream nor batch",
+                (),
+                "{}",
+                "runtime.stream and/or runtime.batch",
+                "runtime: {batch: {source: archive, date_column: event_date}}",
+            )
 
 
 class LogMetrics(ConfigModel):

@@ -7,10 +7,11 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from spark_enrich.config.ddl import StructType, parse_schema
-from spark_enrich.config.models._base import ConfigModel, exactly_one
+from spark_enrich.config.models._base import ConfigModel, Faults, exactly_one
+from spark_enrich.config.problems import Loc
 from spark_enrich.config.types import (
     DatetimePattern,
     DDLSchemaStr,
@@ -74,6 +75,18 @@ with warnings.catch_warnings():
             """The parsed raw-event schema."""
             return parse_schema(self.schema)
 
+        def check(self, faults: Faults) -> None:
+            struct = self.struct
+            named: list[tuple[str, Loc]] = [
+                (getattr(self, attr), (attr,))
+                for attr in ("event_type_field", "event_time_field", "event_id_field")
+            ]
+            named += [(name, ("required", i)) for i, name in enumerate(self.required)]
+            for name, at in named:
+                if struct.field(name) is None:
+                    problem = f"{name!r} is not a field of decoding.schema"
+                    faults.not_one_of("UNKNOWN_FIELD", problem, name, struct.names(), at)
+
 
 class ExecutorConfig(ConfigModel):
     """One executor the pipeline runs, by its registered name."""
@@ -115,10 +128,33 @@ class TableEnrichment(ConfigModel):
         description="Point-in-time join by `ctx.join`; null = join every row of the key.",
     )
 
-    @model_validator(mode="after")
-    def _path_xor_table(self) -> TableEnrichment:
+    def shape(self) -> None:
         exactly_one(self, "path", "table", "PATH_XOR_TABLE")
-        return self
+
+    def check(self, faults: Faults) -> None:
+        as_of = self.as_of
+        if as_of is None:
+            return
+        for column in ("valid_from", "valid_to"):
+            name = getattr(as_of, column)
+            if name is not None and name in self.keys:
+                faults.add(
+                    "BAD_VALUE",
+                    f"as_of.{column} {name!r} is also a join key of table {self.name!r}; "
+                    "a row's validity column cannot be matched against the event",
+                    ("as_of", column),
+                    name,
+                    "a table column that is not in keys: " + ", ".join(self.keys),
+                )
+        if as_of.valid_to is not None and as_of.valid_to == as_of.valid_from:
+            faults.add(
+                "BAD_VALUE",
+                f"as_of.valid_to is the same column as as_of.valid_from ({as_of.valid_from!r})"
+                "; no event time would fall in [valid_from, valid_to)",
+                ("as_of", "valid_to"),
+                as_of.valid_to,
+                f"a column other than {as_of.valid_from!r}, or null (until the next row)",
+            )
 
 
 class ServiceEnrichment(ConfigModel):
@@ -154,3 +190,7 @@ class Enrichments(ConfigModel):
     services: list[ServiceEnrichment] = Field(
         default_factory=list, description="Enrichment services."
     )
+
+    def check(self, faults: Faults) -> None:
+        faults.unique([t.name for t in self.tables], "table", "tables", at=("tables",))
+        faults.unique([s.name for s in self.services], "service", "services", at=("services",))

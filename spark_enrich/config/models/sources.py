@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from spark_enrich.config.models._base import ConfigModel, exactly_one
+from spark_enrich.config.models._base import ConfigModel, Faults, exactly_one
 from spark_enrich.config.types import (
     Int,
     Name,
@@ -23,6 +25,17 @@ _PAYLOAD_COLUMN_DESCRIPTION = (
     "STRING; its bytes are the dead letter's `raw_payload`). Null when rows are already typed: "
     "each row's columns are decoded as one JSON object."
 )
+# Options Spark's Kafka source rejects or that another key of the source already sets.
+_MANAGED_KAFKA_OPTIONS = {
+    "kafka.bootstrap.servers": "set `bootstrap_servers` instead",
+    "kafka.auto.offset.reset": "set `starting_offsets` instead",
+    "kafka.enable.auto.commit": "Spark manages offsets in the checkpoint",
+    "kafka.key.deserializer": "Spark always reads keys as bytes",
+    "kafka.value.deserializer": "Spark always reads values as bytes",
+    "kafka.interceptor.classes": "not supported by Spark's Kafka source",
+}
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
 _KEY_COLUMN_DESCRIPTION = (
     "Top-level column holding each record's key (the Kafka key an archive kept): dead letters "
     "carry it as `kafka_key`, as they carry a Kafka record's key; a BINARY column as is, any "
@@ -69,10 +82,62 @@ class KafkaSource(ConfigModel):
         description="Extra options of Spark's Kafka source; keys start with `kafka.`.",
     )
 
-    @model_validator(mode="after")
-    def _topics_xor_pattern(self) -> KafkaSource:
+    def shape(self) -> None:
         exactly_one(self, "topics", "pattern", "TOPICS_XOR_PATTERN")
-        return self
+
+    def check(self, faults: Faults) -> None:
+        servers = self.bootstrap_servers
+        bad = [
+            h
+            for h in servers.split(",")
+            if not _HOST_PORT.match(h.strip()) or not 0 < int(h.strip().rsplit(":", 1)[1]) < 65536
+        ]
+        if bad:
+            faults.add(
+                "BAD_VALUE",
+                f"bootstrap server {bad[0].strip()!r} is not host:port (port 1-65535)",
+                ("bootstrap_servers",),
+                servers,
+                "a comma-separated host:port list",
+                "127.0.0.1:9092",
+            )
+        offsets = self.starting_offsets
+        if offsets not in ("earliest", "latest"):
+            try:
+                ok = isinstance(json.loads(offsets), dict)
+            except ValueError:
+                ok = False
+            if not ok:
+                faults.add(
+                    "BAD_VALUE",
+                    f"starting_offsets {offsets!r} is neither earliest, latest nor a JSON "
+                    "object of offsets",
+                    ("starting_offsets",),
+                    offsets,
+                    'earliest | latest | {"topic": {"0": 23}}',
+                    "earliest",
+                )
+        for key in self.options:
+            reason = _MANAGED_KAFKA_OPTIONS.get(key)
+            if not key.startswith("kafka."):
+                faults.add(
+                    "BAD_OPTION",
+                    f"option {key!r} must start with 'kafka.' (it goes to the Kafka client)",
+                    ("options", key),
+                    key,
+                    "kafka.<client option>",
+                    f"kafka.{key}",
+                    key=True,
+                )
+            elif reason is not None:
+                faults.add(
+                    "BAD_OPTION",
+                    f"option {key!r} cannot be set here: {reason}",
+                    ("options", key),
+                    key,
+                    "any other kafka.* option",
+                    key=True,
+                )
 
 
 class DeltaSource(ConfigModel):
@@ -121,10 +186,11 @@ class DeltaSource(ConfigModel):
         "The rows such commits add are skipped too: backfill this pipeline over the same range.",
     )
 
-    @model_validator(mode="after")
-    def _path_xor_table(self) -> DeltaSource:
+    def shape(self) -> None:
         exactly_one(self, "path", "table", "PATH_XOR_TABLE")
-        return self
+
+    def check(self, faults: Faults) -> None:
+        _key_not_payload(faults, self.payload_column, self.key_column)
 
 
 class FilesSource(ConfigModel):
@@ -143,6 +209,23 @@ class FilesSource(ConfigModel):
         min_length=1,
         description=_KEY_COLUMN_DESCRIPTION,
     )
+
+    def check(self, faults: Faults) -> None:
+        _key_not_payload(faults, self.payload_column, self.key_column)
+
+
+def _key_not_payload(faults: Faults, payload: str | None, key: str | None) -> None:
+    # Spark resolves column names case-insensitively: `Value` is the column `value`.
+    if key is not None and (payload or "").lower() == key.lower():
+        faults.add(
+            "BAD_VALUE",
+            f"key_column {key!r} is the payload column; the key is another column of the "
+            "archive (Kafka's record key, stored beside the value)",
+            ("key_column",),
+            key,
+            f"a column other than payload_column {payload!r}, or null",
+            "key_column: key",
+        )
 
 
 Source = Annotated[KafkaSource | DeltaSource | FilesSource, Field(discriminator="kind")]
