@@ -1,10 +1,11 @@
-"""Running one executor on a batch: its four stages with contract checks, conforming, and
-poison-row isolation.
+"""Running the executors on a batch: their four stages with contract checks
+(:mod:`spark_enrich.stages`), conforming, and poison-row isolation.
 
 A row that makes an executor raise (an ANSI error, ``raise_error``, a failing UDF) fails the
 whole Spark job. When that happens the engine narrows the failure down by re-running the
-executor on halves of the batch until the failing rows are found, dead-letters them with reason
-``executor_error`` and processes the rest. It costs extra jobs only when something fails.
+executor on halves of the batch until the failing rows are found
+(:mod:`spark_enrich.isolation`), dead-letters them with reason ``executor_error`` and processes
+the rest. It costs extra jobs only when something fails.
 
 A failure that is not about the rows (a module missing on the workers, a lost executor, an
 unreachable service: :mod:`spark_enrich.failures`) is never narrowed down: the batch fails at
@@ -14,115 +15,32 @@ once with ``INFRASTRUCTURE_ERROR`` and the real cause.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import TYPE_CHECKING
 
-import numpy as np
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
 from spark_enrich.columns import ERROR, EXECUTOR_COL, EXECUTOR_VERSION_COL, META, Reason
-from spark_enrich.conform import OutputContract, conform
 from spark_enrich.errors import ExecutorContractError, PipelineRunError
-from spark_enrich.executor import Executor
-from spark_enrich.failures import not_about_rows, summary
+from spark_enrich.failures import summary
+from spark_enrich.isolation import MAX_POISON_ROWS, PoisonSearch, fail_if_not_about_rows, fails
 from spark_enrich.materialize import materialize, release
+from spark_enrich.stages import BoundExecutor, Conformance, apply_stages
 
-if TYPE_CHECKING:
-    from spark_enrich.context import EnrichContext
+__all__ = [
+    "MAX_POISON_ROWS",
+    "BoundExecutor",
+    "Conformance",
+    "ExecutorResult",
+    "ExecutorRun",
+    "apply_stages",
+    "run_executor",
+    "run_executors",
+]
 
 log = logging.getLogger(__name__)
-
-MAX_POISON_ROWS = 64
-"""More failing rows than this in one batch is an executor bug, not poison: the batch fails."""
-
-
-@dataclass
-class BoundExecutor:
-    """An executor instance with the context the engine built for it."""
-
-    executor: Executor
-    context: EnrichContext
-
-    @property
-    def name(self) -> str:
-        return self.executor.spec.name
-
-    @property
-    def version(self) -> str:
-        return self.executor.spec.version
-
-    @property
-    def event_types(self) -> tuple[str, ...]:
-        return self.executor.spec.event_types
-
-
-def _check_stage(name: str, stage: str, result: object, before: DataFrame) -> DataFrame:
-    if not isinstance(result, DataFrame):
-        raise ExecutorContractError(
-            "STAGE_RETURNED_NON_DATAFRAME",
-            f"Executor {name!r} stage {stage!r} returned {type(result).__name__}, not a "
-            "DataFrame. Every stage must return the transformed DataFrame.",
-            {"executor": name, "stage": stage, "found": type(result).__name__},
-        )
-    if META in before.columns and META not in result.columns:
-        raise ExecutorContractError(
-            "ENGINE_COLUMN_DROPPED",
-            f"Executor {name!r} stage {stage!r} dropped the engine column {META!r}. Add and "
-            "drop your own columns by name instead of selecting a fixed list; the engine "
-            "projects to the output contract itself.",
-            {"executor": name, "stage": stage},
-        )
-    return result
-
-
-def apply_stages(
-    bound: BoundExecutor,
-    df: DataFrame,
-    *,
-    tap: Callable[[DataFrame], DataFrame] | None = None,
-    outputs: dict[str, DataFrame] | None = None,
-) -> tuple[DataFrame, DataFrame]:
-    """Run filter, then featurise, enrich and normalise; ``tap`` wraps the filter's output;
-    ``outputs``, when given, receives each stage's checked output by stage name.
-
-    Returns:
-        ``(after_filter, after_normalise)``.
-
-    Raises:
-        ExecutorContractError: a stage returned something else than a DataFrame, dropped the
-            engine's column, or failed while Spark analysed it (``STAGE_FAILED``: a bug such
-            as a misspelt column, which no row can be blamed for).
-    """
-    ex = bound.executor
-    steps = [
-        ("filter", ex.filter),
-        ("featurise", ex.featurise),
-        ("enrich", lambda d: ex.enrich(d, bound.context)),
-        ("normalise", ex.normalise),
-    ]
-    current = df
-    after_filter = df
-    for stage, fn in steps:
-        try:
-            result = fn(current)
-        except ExecutorContractError:
-            raise
-        except Exception as exc:
-            raise ExecutorContractError(
-                "STAGE_FAILED",
-                f"Executor {bound.name!r} stage {stage!r} failed while building its plan: "
-                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                {"executor": bound.name, "stage": stage},
-            ) from exc
-        current = _check_stage(bound.name, stage, result, current)
-        if stage == "filter":
-            after_filter = current = tap(current) if tap else current
-        if outputs is not None:
-            outputs[stage] = current
-    return after_filter, current
 
 
 @dataclass
@@ -146,21 +64,6 @@ class ExecutorResult:
     def release(self) -> None:
         for frame in self.cached:
             release(frame)
-
-
-@dataclass(frozen=True)
-class Conformance:
-    """How an executor's output is conformed: the contract and an optional extra row check."""
-
-    contract: OutputContract
-    constraint: tuple[str, str] | None = None
-    """(SQL condition, message): see :func:`spark_enrich.conform.conform`."""
-    scope: str | None = None
-    """SQL condition on the contract columns: good rows failing it are not this run's output
-    (a Kafka backfill reads a margin around its range); they are left out and counted."""
-
-    def apply(self, df: DataFrame, executor: str) -> DataFrame:
-        return conform(df, self.contract, executor=executor, constraint=self.constraint)
 
 
 @dataclass
@@ -234,81 +137,6 @@ def _slim(conformed: DataFrame) -> DataFrame:
     return conformed.withColumn(META, meta)
 
 
-def _fails(bound: BoundExecutor, rows: DataFrame, contract: Conformance) -> BaseException | None:
-    """The exception the executor raises on ``rows`` (``None`` when it does not), by one job
-    computing every output column as the batch's own job does.
-
-    Raises:
-        PipelineRunError: the failure is not about the rows (:func:`_fail_if_not_about_rows`).
-    """
-    _, normalised = apply_stages(bound, rows)
-    try:
-        contract.apply(normalised, bound.name).write.format("noop").mode("overwrite").save()
-    except ExecutorContractError:
-        raise
-    except Exception as exc:
-        _fail_if_not_about_rows(exc, [bound.name])
-        return exc
-    return None
-
-
-class _PoisonSearch:
-    """Finds the rows that make an executor fail, by re-running it on halves of them.
-
-    The rows' ids are sorted once on the driver, so every part is a contiguous range of ids
-    whose size is known without a job; each test is one job. A row is a poison row only when
-    the executor fails on that row alone, and the search stops as soon as more than
-    :data:`MAX_POISON_ROWS` are found: past that the batch fails anyway.
-    """
-
-    def __init__(self, bound: BoundExecutor, rows: DataFrame, contract: Conformance) -> None:
-        self.bound = bound
-        self.rows = rows
-        self.contract = contract
-        row_id = F.col(f"{META}.row_id")
-        # 8 bytes per row through Arrow, only for an executor that failed on its rows.
-        self.ids = np.unique(rows.select(row_id.alias("id")).toArrow().column("id").to_numpy())
-        self.found: dict[int, BaseException] = {}
-        """Poison row id -> the error the executor raises on that row alone."""
-
-    def run(self) -> dict[int, BaseException]:
-        """Search every row (they failed together); stops after ``MAX_POISON_ROWS + 1``."""
-        self._search(0, len(self.ids), None)
-        return self.found
-
-    def _done(self) -> bool:
-        return len(self.found) > MAX_POISON_ROWS
-
-    def _test(self, lo: int, hi: int) -> BaseException | None:
-        row_id = F.col(f"{META}.row_id")
-        part = self.rows.where(row_id.between(int(self.ids[lo]), int(self.ids[hi - 1])))
-        return _fails(self.bound, part, self.contract)
-
-    def _search(self, lo: int, hi: int, error: BaseException | None) -> None:
-        """Find the failing rows among ``ids[lo:hi]``; ``error`` is the part's own failure
-        when it was tested, ``None`` when it is only known that it should fail."""
-        if self._done() or hi <= lo:
-            return
-        if hi - lo == 1:
-            if error is None:
-                error = self._test(lo, hi)
-            if error is not None:
-                self.found[int(self.ids[lo])] = error
-            return
-        mid = (lo + hi) // 2
-        left = self._test(lo, mid)
-        if left is not None:
-            self._search(lo, mid, left)
-            if not self._done():
-                right = self._test(mid, hi)
-                if right is not None:
-                    self._search(mid, hi, right)
-        else:
-            # The left half passed, so the failure is in the right half: it is not tested as a
-            # whole, only its parts (a single row always is, so none is blamed untested).
-            self._search(mid, hi, None)
-
-
 def run_executor(
     bound: BoundExecutor,
     routed: DataFrame,
@@ -335,16 +163,65 @@ def run_executor(
         raise
     except Exception as exc:
         failure = exc
-    _fail_if_not_about_rows(failure, [bound.name])
+    fail_if_not_about_rows(failure, [bound.name])
+    poison = _poison_rows(bound, routed, contract, failure, input_rows)
+    row_id = F.col(f"{META}.row_id")
+    ids = list(poison)
+    try:
+        kept, conformed, ok, bad, outside = _attempt(
+            bound, routed.where(~row_id.isin(ids)), contract
+        )
+    except ExecutorContractError:
+        raise
+    except Exception as exc:
+        fail_if_not_about_rows(exc, [bound.name])
+        raise
+    messages = F.create_map(
+        *[v for i, e in poison.items() for v in (F.lit(i).cast("bigint"), F.lit(summary(e)[:1000]))]
+    )
+    letters = routed.where(row_id.isin(ids)).withColumn(
+        ERROR,
+        F.struct(
+            F.lit(Reason.EXECUTOR_ERROR.value).alias("reason"),
+            F.element_at(messages, row_id).alias("message"),
+        ),
+    )
+    n_poison = len(poison)
+    return ExecutorResult(
+        bound.name,
+        bound.version,
+        input_rows,
+        input_rows - n_poison - kept,
+        ok,
+        bad + n_poison,
+        conformed,
+        poison=letters,
+        cached=[conformed],
+        outside_range=outside,
+    )
+
+
+def _poison_rows(
+    bound: BoundExecutor,
+    routed: DataFrame,
+    contract: Conformance,
+    failure: Exception,
+    input_rows: int,
+) -> dict[int, BaseException]:
+    """The poison rows of a batch the executor failed on: row id -> its own error.
+
+    Raises:
+        PipelineRunError: ``EXECUTOR_FAILED`` when the failure is not about some rows.
+    """
     message = summary(failure)
     log.warning("executor %s failed on a batch (%s); isolating failing rows", bound.name, message)
-    if _fails(bound, routed.limit(0), contract) is not None:
+    if fails(bound, routed.limit(0), contract) is not None:
         raise PipelineRunError(
             "EXECUTOR_FAILED",
             f"Executor {bound.name!r} fails even on an empty batch: {message}",
             {"executor": bound.name},
         ) from failure
-    poison = _PoisonSearch(bound, routed, contract).run()
+    poison = PoisonSearch(bound, routed, contract).run()
     n_poison = len(poison)
     params = {"executor": bound.name, "isolated": n_poison, "input": input_rows}
     if not poison:
@@ -371,81 +248,37 @@ def run_executor(
             f"poison row but a broken executor: {message}",
             params,
         ) from failure
-    row_id = F.col(f"{META}.row_id")
-    ids = list(poison)
-    rest = routed.where(~row_id.isin(ids))
-    try:
-        kept, conformed, ok, bad, outside = _attempt(bound, rest, contract)
-    except ExecutorContractError:
-        raise
-    except Exception as exc:
-        _fail_if_not_about_rows(exc, [bound.name])
-        raise
-    messages = F.create_map(
-        *[v for i, e in poison.items() for v in (F.lit(i).cast("bigint"), F.lit(summary(e)[:1000]))]
-    )
-    letters = routed.where(row_id.isin(ids)).withColumn(
-        ERROR,
-        F.struct(
-            F.lit(Reason.EXECUTOR_ERROR.value).alias("reason"),
-            F.element_at(messages, row_id).alias("message"),
-        ),
-    )
-    return ExecutorResult(
-        bound.name,
-        bound.version,
-        input_rows,
-        input_rows - n_poison - kept,
-        ok,
-        bad + n_poison,
-        conformed,
-        poison=letters,
-        cached=[conformed],
-        outside_range=outside,
+    return poison
+
+
+def _with_executor(rows: DataFrame, bound: BoundExecutor) -> DataFrame:
+    return rows.withColumns(
+        {EXECUTOR_COL: F.lit(bound.name), EXECUTOR_VERSION_COL: F.lit(bound.version)}
     )
 
 
-def _fail_if_not_about_rows(exc: BaseException, executors: list[str]) -> None:
-    """Raise the batch's failure at once when ``exc`` cannot be blamed on any row.
-
-    Raises:
-        PipelineRunError: ``INFRASTRUCTURE_ERROR`` naming the real cause (the missing module,
-            the lost executor, the unreachable service), or ``SERVICE_FAILED`` for a service
-            whose ``on_failure`` is ``fail``.
-    """
-    found = not_about_rows(exc)
-    if found is None:
-        return
-    names = ", ".join(repr(n) for n in executors)
-    who = f"Executor {names}" if len(executors) == 1 else f"Executors {names} (in one job)"
-    params: dict[str, object] = {"executors": executors, "kind": found.kind, "cause": found.cause}
-    if found.kind == "service_failed":
-        raise PipelineRunError(
-            "SERVICE_FAILED",
-            f"{who} failed: {found.cause}. {found.hint} Nothing of the batch was written.",
-            params,
-        ) from exc
-    if found.module is not None:
-        params["module"] = found.module
-    what = f"module {found.module!r} not found on the workers" if found.module else found.kind
-    raise PipelineRunError(
-        "INFRASTRUCTURE_ERROR",
-        f"{who} failed for a reason that is not about the rows ({what}): {found.cause}. "
-        f"{found.hint} No row was dead-lettered and nothing of the batch was written.",
-        params,
-    ) from exc
+def _union(frames: Sequence[DataFrame]) -> DataFrame:
+    return reduce(lambda a, b: a.unionByName(b), frames)
 
 
 @dataclass
 class ExecutorRun:
-    """Every executor's result on one batch."""
+    """Every executor's result on one batch, in one shape however they ran."""
 
     results: list[ExecutorResult]
-    joint: DataFrame | None = None
-    """When the executors ran together: all their conformed rows in one materialised frame,
-    with the executor's name and version in :data:`EXECUTOR_COL` and
-    :data:`EXECUTOR_VERSION_COL`; the sink reads it once instead of once per executor.
-    Released with the results."""
+    """One per executor, in order: counts, contract violations, poison rows."""
+    rows: DataFrame
+    """Every executor's conformed rows (``_se_error`` set on violations), with the executor's
+    name and version in :data:`EXECUTOR_COL` and :data:`EXECUTOR_VERSION_COL`."""
+
+    def output(self) -> DataFrame:
+        """The good rows of every executor."""
+        return self.rows.where(F.col(ERROR).isNull())
+
+    def release(self) -> None:
+        """Free the cached frames of every result."""
+        for result in self.results:
+            result.release()
 
 
 def run_executors(
@@ -464,49 +297,10 @@ def run_executors(
         PipelineRunError: as :func:`run_executor`.
     """
     if len(work) > 1:
-        planned = [_plan(bound, routed, contract) for bound, routed, _ in work]
-        try:
-            joint = materialize(
-                reduce(
-                    lambda a, b: a.unionByName(b),
-                    (
-                        p.conformed.withColumns(
-                            {
-                                EXECUTOR_COL: F.lit(p.bound.name),
-                                EXECUTOR_VERSION_COL: F.lit(p.bound.version),
-                            }
-                        )
-                        for p in planned
-                    ),
-                )
-            )
-        except Exception as exc:
-            _fail_if_not_about_rows(exc, [bound.name for bound, _, _ in work])
-            log.info(
-                "executors failed in their joint job (%s); running them one by one", summary(exc)
-            )
-        else:
-            results = []
-            for p, (_, _, input_rows) in zip(planned, work, strict=True):
-                kept, ok, bad, outside = p.counts()
-                conformed = joint.where(F.col(EXECUTOR_COL) == p.bound.name).drop(
-                    EXECUTOR_COL, EXECUTOR_VERSION_COL
-                )
-                results.append(
-                    ExecutorResult(
-                        p.bound.name,
-                        p.bound.version,
-                        input=input_rows,
-                        filtered=input_rows - kept,
-                        output=ok,
-                        dead_lettered=bad,
-                        conformed=conformed,
-                        cached=[joint],
-                        outside_range=outside,
-                    )
-                )
-            return ExecutorRun(results, joint)
-    results = []
+        joint = _run_jointly(work, contract)
+        if joint is not None:
+            return joint
+    results: list[ExecutorResult] = []
     try:
         for bound, routed, input_rows in work:
             results.append(run_executor(bound, routed, contract, input_rows=input_rows))
@@ -514,4 +308,44 @@ def run_executors(
         for result in results:
             result.release()
         raise
-    return ExecutorRun(results)
+    rows = _union(
+        [_with_executor(r.conformed, bound) for r, (bound, _, _) in zip(results, work, strict=True)]
+    )
+    return ExecutorRun(results, rows)
+
+
+def _run_jointly(
+    work: Sequence[tuple[BoundExecutor, DataFrame, int]], contract: Conformance
+) -> ExecutorRun | None:
+    """Every executor in one materialised frame; ``None`` when a row makes one of them raise.
+
+    Raises:
+        PipelineRunError: the failure is not about rows.
+    """
+    planned = [_plan(bound, routed, contract) for bound, routed, _ in work]
+    try:
+        joint = materialize(_union([_with_executor(p.conformed, p.bound) for p in planned]))
+    except Exception as exc:
+        fail_if_not_about_rows(exc, [bound.name for bound, _, _ in work])
+        log.info("executors failed in their joint job (%s); running them one by one", summary(exc))
+        return None
+    results = []
+    for p, (_, _, input_rows) in zip(planned, work, strict=True):
+        kept, ok, bad, outside = p.counts()
+        conformed = joint.where(F.col(EXECUTOR_COL) == p.bound.name).drop(
+            EXECUTOR_COL, EXECUTOR_VERSION_COL
+        )
+        results.append(
+            ExecutorResult(
+                p.bound.name,
+                p.bound.version,
+                input=input_rows,
+                filtered=input_rows - kept,
+                output=ok,
+                dead_lettered=bad,
+                conformed=conformed,
+                cached=[joint],
+                outside_range=outside,
+            )
+        )
+    return ExecutorRun(results, joint)

@@ -85,13 +85,9 @@ class Pipeline:
         """Decoded events (good and bad, with ``_se_error``) from the batch source."""
         from spark_enrich.decode import decode
         from spark_enrich.process import with_row_ids
-        from spark_enrich.sources import read_batch
 
-        batch_cfg = self.config.runtime.batch
-        src = self.config.source(
-            source or (batch_cfg.source if batch_cfg else self.config.sources[0].name)
-        )
-        return decode(with_row_ids(read_batch(self.spark, src).limit(limit)), self.plan.decode_spec)
+        envelope = self.plan.source(source).read_batch(self.spark)
+        return decode(with_row_ids(envelope.limit(limit)), self.plan.decode_spec)
 
     def preview(
         self, executor: str, sample: DataFrame | None = None, *, limit: int = 100

@@ -1,5 +1,8 @@
-"""Compile a validated configuration into what the processing function needs: the decode spec,
-the executors bound to their enrichment context, the output contract, sink and dead letters."""
+"""Compile a validated configuration into typed engine components: the sources, the decode spec,
+the executors bound to their enrichment context, the output contract, sink and dead letters.
+
+This is the one place that looks at the configuration's ``kind`` discriminators: everything
+after it works on the compiled components."""
 
 from __future__ import annotations
 
@@ -7,17 +10,20 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from spark_enrich.config import models
 from spark_enrich.config.types import parse_instant
 from spark_enrich.conform import OutputContract
 from spark_enrich.context import EnrichContext
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import DecodeSpec, parse_schema
+from spark_enrich.errors import PipelineRunError
 from spark_enrich.executing import BoundExecutor
 from spark_enrich.lookup import AsOfColumns, TableSpec
 from spark_enrich.metrics import MetricsSink, make_metrics
 from spark_enrich.registry import ExecutorRegistry, default_registry
 from spark_enrich.services import make_service_call
 from spark_enrich.sink import DeltaSink, make_sink, user_metadata
+from spark_enrich.sources import DeltaSource, FilesSource, KafkaSource, Source
 from spark_enrich.tables import TableRef
 
 if TYPE_CHECKING:
@@ -41,11 +47,42 @@ class CompiledPipeline:
     sink: DeltaSink
     dead_letters: DeadLetterTable
     metrics: MetricsSink
+    sources: dict[str, Source] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
     def name(self) -> str:
         return self.config.name
+
+    def source(self, name: str | None = None) -> Source:
+        """The source ``name``; by default the batch source (``runtime.batch.source``, else the
+        first source).
+
+        Raises:
+            KeyError: no source has that name (a validated configuration names only its own).
+        """
+        if name is None:
+            batch = self.config.runtime.batch
+            name = batch.source if batch else self.config.sources[0].name
+        return self.sources[self.config.source(name).name]
+
+    def stream_source(self, name: str | None = None) -> Source:
+        """The source ``name``, by default the first one that can be streamed.
+
+        Raises:
+            PipelineRunError: ``SOURCE_NOT_STREAMABLE`` when there is none, or ``name`` is not.
+        """
+        if name is not None:
+            found = self.source(name)
+            if not found.streamable:
+                raise found.not_streamable()
+            return found
+        for source in self.sources.values():
+            if source.streamable:
+                return source
+        raise PipelineRunError(
+            "SOURCE_NOT_STREAMABLE", f"Pipeline {self.name!r} has no kafka or delta source", {}
+        )
 
     def commit_metadata(self, **extra: object) -> str:
         """The ``userMetadata`` of this pipeline's Delta commits."""
@@ -56,6 +93,25 @@ class CompiledPipeline:
             run_id=self.run_id,
             **extra,
         )
+
+
+def compile_source(
+    config: models.KafkaSource | models.DeltaSource | models.FilesSource,
+    *,
+    default_date_column: str | None = None,
+) -> Source:
+    """The :class:`~spark_enrich.sources.Source` strategy of one configured source.
+
+    Args:
+        config: the source's configuration.
+        default_date_column: what a table source without its own ``date_column`` selects dates
+            on (``runtime.batch.date_column``).
+    """
+    if isinstance(config, models.KafkaSource):
+        return KafkaSource(config)
+    if isinstance(config, models.DeltaSource):
+        return DeltaSource(config, default_date_column=default_date_column)
+    return FilesSource(config, default_date_column=default_date_column)
 
 
 def _table_loader(spark: SparkSession, table: TableEnrichment) -> Callable[[], DataFrame]:
@@ -122,7 +178,14 @@ def compile_pipeline(
             TableRef.of(path=config.dead_letters.path, table=config.dead_letters.table)
         ),
         metrics=make_metrics(config),
+        sources=_sources(config),
     )
     if run_id:
         compiled.run_id = run_id
     return compiled
+
+
+def _sources(config: PipelineConfig) -> dict[str, Source]:
+    batch = config.runtime.batch
+    date_column = batch.date_column if batch else None
+    return {s.name: compile_source(s, default_date_column=date_column) for s in config.sources}

@@ -6,6 +6,7 @@ it once per chunk. There is no other path from input to output.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING
 
@@ -28,15 +29,16 @@ from spark_enrich.deadletters import to_dead_letters
 from spark_enrich.decode import decode
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
-from spark_enrich.executing import BoundExecutor, Conformance, ExecutorResult, run_executors
+from spark_enrich.executing import BoundExecutor, ExecutorRun, run_executors
 from spark_enrich.materialize import materialize, release
-from spark_enrich.sink import DateRange
+from spark_enrich.policy import NORMAL, BatchPolicy
 from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from spark_enrich.plan import CompiledPipeline
+    from spark_enrich.sink import DateRange
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +64,13 @@ def _letters(
     )
 
 
-def _engine_metadata(
-    plan: CompiledPipeline, rows: DataFrame, bound: BoundExecutor | None = None
-) -> DataFrame:
-    """Contract columns plus the metadata the engine adds after the executor: ``bound``'s
-    name and version, or those ``rows`` already carry (the executors' joint output)."""
-    executor = F.col(EXECUTOR_COL) if bound is None else F.lit(bound.name)
-    version = F.col(EXECUTOR_VERSION_COL) if bound is None else F.lit(bound.version)
+def _engine_metadata(plan: CompiledPipeline, rows: DataFrame) -> DataFrame:
+    """Contract columns plus the metadata the engine adds after the executor (the executor's
+    name and version: :attr:`~spark_enrich.executing.ExecutorRun.rows` carries them)."""
     return rows.select(
         *(F.col(ident(name)) for name in plan.contract.names),
-        executor.alias(EXECUTOR_COL),
-        version.alias(EXECUTOR_VERSION_COL),
+        F.col(EXECUTOR_COL),
+        F.col(EXECUTOR_VERSION_COL),
         F.col(f"{META}.source").alias(SOURCE_COL),
         F.current_timestamp().alias(INGESTED_AT_COL),
         F.lit(plan.run_id).alias(RUN_ID_COL),
@@ -99,18 +97,31 @@ def with_row_ids(envelope: DataFrame) -> DataFrame:
     )
 
 
+@dataclass
+class _Decoded:
+    """A batch's decoded rows (materialised; ``_se_error`` set on decode dead letters) and its
+    decoded rows per handled event type."""
+
+    rows: DataFrame
+    counts: Observation
+    handled: list[str]
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    def good(self) -> DataFrame:
+        return self.rows.where(F.col(ERROR).isNull()).drop(ERROR)
+
+
 def process_batch(
     plan: CompiledPipeline,
     envelope: DataFrame,
     *,
     batch_id: int,
     txn: Txn | None = None,
-    replace: DateRange | None = None,
-    write: bool = True,
+    policy: BatchPolicy = NORMAL,
     chunk: str | None = None,
-    skip_outside_range: bool = False,
 ) -> BatchReport:
-    """Process one batch of envelope rows end to end.
+    """Process one batch of envelope rows end to end: decode and count, run the executors,
+    gather the dead letters, write (as ``policy`` says).
 
     Args:
         plan: the compiled pipeline.
@@ -119,14 +130,9 @@ def process_batch(
         txn: makes the sink commit idempotent (streaming: one per batch id); dead letters are
             idempotent by their ids, and a retry of ``txn`` replaces those of its earlier
             attempt (see :meth:`spark_enrich.deadletters.DeadLetterTable.write`).
-        replace: replace exactly this date range of the sink instead of appending/merging
-            (a ``sequence`` sink folds instead: a sequence spans dates); days the sink holds
-            rows for and this batch has none of are refused unless ``replace.allow_empty``.
-        write: ``False`` computes the report without writing anything (dry run).
+        policy: how the batch is conformed and written (:mod:`spark_enrich.policy`): append or
+            merge, replace a date range, dry run, replay.
         chunk: a label for the report (the backfill range).
-        skip_outside_range: output dated outside ``replace`` is left out and counted as
-            ``outside_range`` (a Kafka backfill reads a margin of other days around its range);
-            by default it is a ``contract_violation`` dead letter.
 
     Returns:
         The batch's accounting report (also emitted to the metrics sink).
@@ -134,10 +140,30 @@ def process_batch(
     Raises:
         PipelineRunError: ``DEAD_LETTER_THRESHOLD`` when the dead-letter share exceeds the
             configured ``dead_letters.max_share`` (after the dead letters are written);
-            ``BACKFILL_WOULD_EMPTY`` when ``replace`` would empty days (nothing written).
+            ``BACKFILL_WOULD_EMPTY`` when a replaced range would empty days (nothing written).
     """
-    spark, spec, config = plan.spark, plan.decode_spec, plan.config
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
+    decoded = _decode(plan, envelope, batch_id)
+    run: ExecutorRun | None = None
+    try:
+        _count(decoded, report)
+        run = run_executors(_routed(plan, decoded), policy.conformance(plan.contract))
+        dead = _dead_letters(plan, decoded, run, report)
+        report.check()
+        if policy.writes:
+            output = _engine_metadata(plan, run.output())
+            _write(plan, report, output, dead, batch_id=batch_id, txn=txn, policy=policy)
+        plan.metrics.emit(plan.spark, report)
+        return report
+    finally:
+        if run is not None:
+            run.release()
+        release(decoded.rows)
+
+
+def _decode(plan: CompiledPipeline, envelope: DataFrame, batch_id: int) -> _Decoded:
+    """Decode the batch, counted while it is materialised."""
+    spec = plan.decode_spec
     handled = sorted({t for b in plan.executors for t in b.event_types})
     type_col = F.col(spec.event_type_field)
     routed_type = F.coalesce(type_col.isin(handled), F.lit(False))
@@ -146,117 +172,88 @@ def process_batch(
     # Counted while it is materialised, not by a job of its own: a micro-batch pays every
     # job's fixed cost.
     counts = Observation(f"decode-{batch_id}")
-    decoded = materialize(
+    rows = materialize(
         decode(with_row_ids(envelope), spec).observe(
             counts, *_decode_counts(type_col, handled, routed_type)
         )
     )
-    results: list[ExecutorResult] = []
-    try:
-        observed = counts.get
-        report.source_rows = int(observed["rows"])
-        report.decode_dead_lettered = {
-            r.value: int(observed[r.value]) for r in Reason if observed[r.value]
-        }
-        by_type = {t: int(observed[f"type:{t}"]) for t in handled}
-        report.routed = sum(by_type.values())
-        report.unrouted = int(observed["unrouted"])
+    return _Decoded(rows, counts, handled)
 
-        good = decoded.where(F.col(ERROR).isNull()).drop(ERROR)
-        # Dead-letter frames are built only where there are dead letters: building a plan costs
-        # driver time that a clean micro-batch should not pay.
-        dead: list[DataFrame] = []
-        if report.decode_dead_lettered:
-            bad = decoded.where(F.col(ERROR).isNotNull())
-            dead.append(_letters(plan, bad, event_type_column=spec.event_type_field))
-        if config.decoding.unrouted == "dead_letter" and report.unrouted:
-            unrouted = decoded.where(F.col(ERROR).isNull() & ~routed_type).withColumn(
-                ERROR,
-                F.struct(
-                    F.lit(Reason.UNKNOWN_EVENT_TYPE.value).alias("reason"),
-                    F.concat(
-                        F.lit("no executor handles event type "),
-                        F.coalesce(type_col, F.lit("null")),
-                    ).alias("message"),
-                ),
-            )
-            dead.append(_letters(plan, unrouted, event_type_column=spec.event_type_field))
-            report.unrouted_dead_lettered = report.unrouted
 
-        if replace is None:
-            conformance = Conformance(plan.contract)
-        elif skip_outside_range:
-            # A row without a date belongs to no day's backfill: a dead letter, not skipped.
-            conformance = Conformance(
-                plan.contract,
-                (f"({replace.predicate()}) IS NOT NULL", f"{replace.column} is null"),
-                scope=replace.predicate(),
+def _count(decoded: _Decoded, report: BatchReport) -> None:
+    observed = decoded.counts.get
+    report.source_rows = int(observed["rows"])
+    report.decode_dead_lettered = {
+        r.value: int(observed[r.value]) for r in Reason if observed[r.value]
+    }
+    decoded.by_type = {t: int(observed[f"type:{t}"]) for t in decoded.handled}
+    report.routed = sum(decoded.by_type.values())
+    report.unrouted = int(observed["unrouted"])
+
+
+def _routed(
+    plan: CompiledPipeline, decoded: _Decoded
+) -> list[tuple[BoundExecutor, DataFrame, int]]:
+    """Each executor with the good rows of its event types and their count."""
+    good, type_col = decoded.good(), F.col(plan.decode_spec.event_type_field)
+    return [
+        (
+            bound,
+            good.where(type_col.isin(list(bound.event_types))),
+            sum(decoded.by_type.get(t, 0) for t in bound.event_types),
+        )
+        for bound in plan.executors
+    ]
+
+
+def _dead_letters(
+    plan: CompiledPipeline, decoded: _Decoded, run: ExecutorRun, report: BatchReport
+) -> list[DataFrame]:
+    """The batch's dead letters (decode, unrouted, contract violations, poison rows), with the
+    executors' counts added to ``report``. Frames are built only where there are dead letters:
+    building a plan costs driver time that a clean micro-batch should not pay."""
+    event_type = plan.decode_spec.event_type_field
+    type_col = F.col(event_type)
+    dead: list[DataFrame] = []
+    if report.decode_dead_lettered:
+        bad = decoded.rows.where(F.col(ERROR).isNotNull())
+        dead.append(_letters(plan, bad, event_type_column=event_type))
+    if plan.config.decoding.unrouted == "dead_letter" and report.unrouted:
+        routed = F.coalesce(type_col.isin(decoded.handled), F.lit(False))
+        unrouted = decoded.rows.where(F.col(ERROR).isNull() & ~routed).withColumn(
+            ERROR,
+            F.struct(
+                F.lit(Reason.UNKNOWN_EVENT_TYPE.value).alias("reason"),
+                F.concat(
+                    F.lit("no executor handles event type "), F.coalesce(type_col, F.lit("null"))
+                ).alias("message"),
+            ),
+        )
+        dead.append(_letters(plan, unrouted, event_type_column=event_type))
+        report.unrouted_dead_lettered = report.unrouted
+    contract_type = event_type if event_type in plan.contract.names else None
+    for bound, result in zip(plan.executors, run.results, strict=True):
+        report.executors.append(
+            ExecutorCounts(
+                bound.name,
+                bound.version,
+                result.input,
+                result.filtered,
+                result.output,
+                result.dead_lettered,
+                result.outside_range,
             )
-        else:
-            conformance = Conformance(
-                plan.contract,
-                (
-                    replace.predicate(),
-                    f"{replace.column} outside the backfill range [{replace.start}, {replace.end})",
-                ),
-            )
-        work = [
-            (
-                bound,
-                good.where(type_col.isin(list(bound.event_types))),
-                sum(by_type.get(t, 0) for t in bound.event_types),
-            )
-            for bound in plan.executors
-        ]
-        run = run_executors(work, conformance)
-        results = run.results
-        outputs: list[DataFrame] = []
-        if run.joint is not None:
-            outputs.append(_engine_metadata(plan, run.joint.where(F.col(ERROR).isNull())))
-        for bound, result in zip(plan.executors, results, strict=True):
-            report.executors.append(
-                ExecutorCounts(
-                    bound.name,
-                    bound.version,
-                    result.input,
-                    result.filtered,
-                    result.output,
-                    result.dead_lettered,
-                    result.outside_range,
-                )
-            )
-            if run.joint is None:
-                good_rows = result.conformed.where(F.col(ERROR).isNull())
-                outputs.append(_engine_metadata(plan, good_rows, bound))
-            contract_type = (
-                spec.event_type_field if spec.event_type_field in plan.contract.names else None
-            )
-            if result.dead_lettered:
-                violations = result.conformed.where(F.col(ERROR).isNotNull())
-                dead.append(
-                    _letters(plan, violations, bound=bound, event_type_column=contract_type)
-                )
-            if result.poison is not None:
-                dead.append(
-                    _letters(
-                        plan, result.poison, bound=bound, event_type_column=spec.event_type_field
-                    )
-                )
-        report.check()
-        if write:
-            if replace is not None and not replace.allow_empty:
-                _refuse_emptying(plan, report, _union(outputs), replace)
-            _write(plan, report, outputs, dead, batch_id=batch_id, txn=txn, replace=replace)
-        plan.metrics.emit(spark, report)
-        return report
-    finally:
-        for result in results:
-            result.release()
-        release(decoded)
+        )
+        if result.dead_lettered:
+            violations = result.conformed.where(F.col(ERROR).isNotNull())
+            dead.append(_letters(plan, violations, bound=bound, event_type_column=contract_type))
+        if result.poison is not None:
+            dead.append(_letters(plan, result.poison, bound=bound, event_type_column=event_type))
+    return dead
 
 
 def _refuse_emptying(
-    plan: CompiledPipeline, report: BatchReport, rows: DataFrame | None, replace: DateRange
+    plan: CompiledPipeline, report: BatchReport, rows: DataFrame, replace: DateRange
 ) -> None:
     """Before anything is written: a backfill may not replace days the sink holds rows for
     with none (a source that lost them, a Kafka topic read wrongly) unless told to."""
@@ -283,14 +280,17 @@ def _refuse_emptying(
 def _write(
     plan: CompiledPipeline,
     report: BatchReport,
-    outputs: list[DataFrame],
+    output: DataFrame,
     dead: list[DataFrame],
     *,
     batch_id: int,
     txn: Txn | None,
-    replace: DateRange | None,
+    policy: BatchPolicy,
 ) -> None:
-    spark = plan.spark
+    """Write the dead letters, then (below the dead-letter threshold) the output to the sink."""
+    spark, replace, sink = plan.spark, policy.replace, policy.sink(plan.sink)
+    if replace is not None and not replace.allow_empty:
+        _refuse_emptying(plan, report, output, replace)
     metadata = plan.commit_metadata(batch_id=batch_id, chunk=report.chunk)
     # A retried batch (a stream restarted after a crash) may come out differently from its
     # first attempt (a service that failed on a row now answers): each event must still end in
@@ -298,7 +298,7 @@ def _write(
     # commit of its first attempt — the batch is written: skip both writes, keep the first
     # outcome — or not: its dead letters replace the first attempt's, then its sink commit.
     retry = txn is not None and plan.dead_letters.written_by(spark, txn)
-    if txn is not None and (report.dead_lettered or retry) and plan.sink.committed(spark, txn):
+    if txn is not None and (report.dead_lettered or retry) and sink.committed(spark, txn):
         log.info(
             "batch %s of pipeline %r is in the sink already (%s): not written again",
             batch_id,
@@ -307,31 +307,52 @@ def _write(
         )
         return
     if report.dead_lettered or retry:
-        letters = _union(dead)
-        # Only the failing rows, stored once: the MERGE would otherwise decode the batch again.
-        letters = materialize(letters) if letters is not None else None
-        try:
-            report.dead_letters_written = plan.dead_letters.write(
-                spark, letters, user_metadata=metadata, txn=txn, supersede=retry
-            )
-        finally:
-            if letters is not None:
-                release(letters)
-        crashpoints.reached("after-dead-letters")
-    max_share = plan.config.dead_letters.max_share
-    if max_share is not None and report.source_rows:
-        share = report.dead_lettered / report.source_rows
-        if share > max_share:
-            raise PipelineRunError(
-                "DEAD_LETTER_THRESHOLD",
-                f"Batch {batch_id} of pipeline {plan.name!r}: {report.dead_lettered} of "
-                f"{report.source_rows} events ({share:.1%}) went to the dead letters, more than "
-                f"dead_letters.max_share = {max_share:.1%}. The dead letters are written; the "
-                "sink is not. Inspect them (reason column) before resuming.",
-                {"share": share, "max_share": max_share, "batch_id": batch_id},
-            )
-    rows = _union(outputs)
-    if rows is not None and (report.output or replace is not None):
-        report.sink_rows_added = plan.sink.write(
-            spark, rows, txn=txn, user_metadata=metadata, replace=replace
+        _write_dead_letters(plan, report, dead, metadata, txn=txn, retry=retry, policy=policy)
+    _check_share(plan, report, batch_id, policy.max_share(plan.config.dead_letters.max_share))
+    if report.output or replace is not None:
+        report.sink_rows_added = sink.write(
+            spark, output, txn=txn, user_metadata=metadata, replace=replace
+        )
+
+
+def _write_dead_letters(
+    plan: CompiledPipeline,
+    report: BatchReport,
+    dead: list[DataFrame],
+    metadata: str,
+    *,
+    txn: Txn | None,
+    retry: bool,
+    policy: BatchPolicy,
+) -> None:
+    letters = _union(dead)
+    # Only the failing rows, stored once: the MERGE would otherwise decode the batch again.
+    letters = materialize(letters) if letters is not None else None
+    try:
+        if letters is not None:
+            policy.dead_letters_written(letters)
+        report.dead_letters_written = plan.dead_letters.write(
+            plan.spark, letters, user_metadata=metadata, txn=txn, supersede=retry
+        )
+    finally:
+        if letters is not None:
+            release(letters)
+    crashpoints.reached("after-dead-letters")
+
+
+def _check_share(
+    plan: CompiledPipeline, report: BatchReport, batch_id: int, max_share: float | None
+) -> None:
+    """Fail the batch, before its sink write, when too large a share went to the dead letters."""
+    if max_share is None or not report.source_rows:
+        return
+    share = report.dead_lettered / report.source_rows
+    if share > max_share:
+        raise PipelineRunError(
+            "DEAD_LETTER_THRESHOLD",
+            f"Batch {batch_id} of pipeline {plan.name!r}: {report.dead_lettered} of "
+            f"{report.source_rows} events ({share:.1%}) went to the dead letters, more than "
+            f"dead_letters.max_share = {max_share:.1%}. The dead letters are written; the "
+            "sink is not. Inspect them (reason column) before resuming.",
+            {"share": share, "max_share": max_share, "batch_id": batch_id},
         )

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -37,8 +37,9 @@ from pyspark.sql import functions as F
 from spark_enrich.columns import HEADERS_TYPE, META
 from spark_enrich.deadletters import DeadLetterTable
 from spark_enrich.decode import PAYLOAD
-from spark_enrich.delta_commit import Txn, commit_settings, with_conflict_retry
+from spark_enrich.delta_commit import commit_settings, with_conflict_retry
 from spark_enrich.materialize import materialize, release
+from spark_enrich.policy import Replay
 from spark_enrich.sqltext import literal
 
 if TYPE_CHECKING:
@@ -117,27 +118,15 @@ def envelope_of(letters: DataFrame) -> DataFrame:
     return letters.select(F.col("raw_payload").cast("string").alias(PAYLOAD), meta.alias(META))
 
 
-@dataclass(frozen=True)
-class _RecordingDeadLetters(DeadLetterTable):
-    """The pipeline's dead-letter table, remembering which events failed during the replay."""
+class _FailedAgain:
+    """Remembers, as a replay's dead letters are written, which events failed again."""
 
-    failed: list[DataFrame] = field(default_factory=list, compare=False, hash=False)
+    def __init__(self) -> None:
+        self.frames: list[DataFrame] = []
 
-    def write(
-        self,
-        spark: SparkSession,
-        letters: DataFrame | None,
-        *,
-        user_metadata: str | None,
-        txn: Txn | None = None,
-        supersede: bool = False,
-    ) -> int:
-        if letters is not None:
-            keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
-            self.failed.append(materialize(keys.distinct()))
-        return super().write(
-            spark, letters, user_metadata=user_metadata, txn=txn, supersede=supersede
-        )
+    def __call__(self, letters: DataFrame) -> None:
+        keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
+        self.frames.append(materialize(keys.distinct()))
 
 
 def replay(
@@ -170,7 +159,7 @@ def replay(
     letters = pending(spark, plan.dead_letters, pipeline=plan.name, reason=reason, since=since)
     letters = letters.withColumn(_KEY, event_key(F.col("source"), F.col("raw_payload")))
     letters = materialize(letters)
-    recording = _RecordingDeadLetters(plan.dead_letters.table)
+    failed = _FailedAgain()
     stored = [letters]
     try:
         report.selected = letters.count()
@@ -182,23 +171,17 @@ def replay(
         stored.append(events)
         report.events = events.count()
 
-        config = plan.config.model_copy(
-            update={"dead_letters": plan.config.dead_letters.model_copy(update={"max_share": None})}
+        report.batch = process_batch(
+            dataclasses.replace(plan, run_id=run_id),
+            envelope_of(events),
+            batch_id=0,
+            policy=Replay(failed),
+            chunk="replay",
         )
-        replay_plan = dataclasses.replace(
-            plan,
-            config=config,
-            dead_letters=recording,
-            # Insert-only by key, in append mode too; a sequence sink folds as always (the
-            # replayed event is processed by today's executor, as a backfill would).
-            sink=plan.sink.insert_only(),
-            run_id=run_id,
-        )
-        report.batch = process_batch(replay_plan, envelope_of(events), batch_id=0, chunk="replay")
 
         succeeded = letters
-        for failed in recording.failed:
-            succeeded = succeeded.join(failed, _KEY, "left_anti")
+        for keys in failed.frames:
+            succeeded = succeeded.join(keys, _KEY, "left_anti")
         ids = materialize(succeeded.select("dead_letter_id").distinct())
         stored.append(ids)
         report.replayed = succeeded.count()
@@ -208,7 +191,7 @@ def replay(
         return report
     finally:
         # Replays run repeatedly in notebooks: free the blocks now, not at the driver's next GC.
-        for frame in [*stored, *recording.failed]:
+        for frame in [*stored, *failed.frames]:
             release(frame)
 
 

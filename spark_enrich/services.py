@@ -33,9 +33,12 @@ from typing import TYPE_CHECKING, Any
 from spark_enrich.columns import ERROR, META, Reason
 
 if TYPE_CHECKING:
+    import httpx
     import pandas as pd
     from pyspark.sql import DataFrame
     from pyspark.sql.types import DataType
+
+    from spark_enrich.config.models import ServiceEnrichment
 
 _RID = "_se_request_row"
 _FAILED = "_se_service_error"
@@ -92,7 +95,10 @@ class _RateLimiter:
 
 
 def _post_batch(
-    client: Any, cfg: Any, batch: list[dict[str, Any]], limiter: _RateLimiter
+    client: httpx.Client,
+    cfg: ServiceEnrichment,
+    batch: list[dict[str, Any]],
+    limiter: _RateLimiter,
 ) -> list[Any]:
     delay = cfg.backoff.total_seconds()
     last = "no attempt"
@@ -127,7 +133,7 @@ def _post_batch(
     raise ServiceFailure(f"gave up after {cfg.retries + 1} attempts: {last}")
 
 
-def make_service_call(cfg: Any) -> Callable[[DataFrame], DataFrame]:
+def make_service_call(cfg: ServiceEnrichment) -> Callable[[DataFrame], DataFrame]:
     """Build the function an :class:`~spark_enrich.context.EnrichContext` calls for ``cfg``."""
 
     def call(df: DataFrame) -> DataFrame:

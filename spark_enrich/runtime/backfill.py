@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 from spark_enrich.accounting import RunReport
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.policy import ReplaceRange
 from spark_enrich.process import process_batch
 from spark_enrich.sink import DateRange
-from spark_enrich.sources import delta_version, read_batch, source_date_column
 
 if TYPE_CHECKING:
     from spark_enrich.plan import CompiledPipeline
@@ -166,15 +166,14 @@ def backfill(
     """
     config = plan.config
     batch_cfg = config.runtime.batch
-    src = config.source(source or (batch_cfg.source if batch_cfg else config.sources[0].name))
+    src = plan.source(source)
     column = replace_column(plan)
     size = chunk_size or (batch_cfg.chunk if batch_cfg else timedelta(days=1))
-    plan_chunks = [Chunk(start, end)] if src.kind == "kafka" else list(chunks(start, end, size))
+    plan_chunks = list(chunks(start, end, size)) if src.chunked else [Chunk(start, end)]
     # The source's own date (a record time, an ingest date) is not the output's: read a margin
     # around the range and leave output of other days to their own backfills.
-    selected_on = source_date_column(src, batch_cfg.date_column if batch_cfg else None)
-    other_date = selected_on is None or selected_on.lower() != column.lower()
-    margin = getattr(src, "backfill_lateness", timedelta(0)) if other_date else timedelta(0)
+    other_date = not src.dated_like_output(column)
+    margin = src.backfill_margin(column)
     done = set() if force else finished_chunks(plan)
     report = RunReport(config.name, plan.run_id)
     bar = _Progress(len(plan_chunks), progress)
@@ -183,16 +182,11 @@ def backfill(
             if chunk.label in done:
                 bar.advance(chunk, "already done, skipped")
                 continue
-            version = (
-                delta_version(plan.spark, src.path) if src.kind == "delta" and src.path else None
-            )
-            envelope = read_batch(
+            # A Delta table is read at its version when the chunk starts.
+            envelope = src.read_batch(
                 plan.spark,
-                src,
                 start=chunk.start,
                 end=chunk.end,
-                date_column=batch_cfg.date_column if batch_cfg else None,
-                version=version,
                 margin=margin,
                 # A CreateTime topic is read whole: its record times say nothing of the events'.
                 whole_if_unordered=True,
@@ -201,9 +195,11 @@ def backfill(
                 plan,
                 envelope,
                 batch_id=number,
-                replace=DateRange(column, chunk.start, chunk.end, allow_empty=allow_empty),
+                policy=ReplaceRange(
+                    DateRange(column, chunk.start, chunk.end, allow_empty=allow_empty),
+                    skip_outside_days=other_date,
+                ),
                 chunk=chunk.label,
-                skip_outside_range=other_date,
             )
             report.batches.append(batch)
             bar.advance(chunk, f"{batch.output} rows, {batch.dead_lettered} dead letters")

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING
 
 from spark_enrich.accounting import RunReport
 from spark_enrich.delta_commit import Txn
+from spark_enrich.policy import NORMAL, DryRun
 from spark_enrich.process import process_batch
-from spark_enrich.sources import delta_version, read_batch
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from spark_enrich.plan import CompiledPipeline
 
 
@@ -32,32 +30,18 @@ def run_batch(
     any case.
     """
     config = plan.config
-    batch_cfg = config.runtime.batch
-    src = config.source(source or (batch_cfg.source if batch_cfg else config.sources[0].name))
-    version = table_id = None
-    if src.kind == "delta" and src.path:
-        version = delta_version(plan.spark, src.path)
-        table_id = _table_id(plan.spark, src.path)
-    envelope = read_batch(
-        plan.spark,
-        src,
-        start=start,
-        end=end,
-        date_column=batch_cfg.date_column if batch_cfg else None,
-        version=version,
+    src = plan.source(source)
+    snapshot = src.snapshot(plan.spark)
+    envelope = src.read_batch(
+        plan.spark, start=start, end=end, version=snapshot.version if snapshot else None
     )
     txn = None
-    if version is not None:
+    if snapshot is not None:
         # Delta skips a commit whose txn version is not above the last one of its app id, so the
         # app id names the source table itself (its Delta id, new when the table is recreated):
         # a recreated source restarts at version 0 and must not be skipped as already written.
-        txn = Txn(f"spark-enrich:{config.name}:batch:{src.name}:{table_id}:{start}:{end}", version)
-    report = process_batch(plan, envelope, batch_id=0, txn=txn, write=write)
+        app_id = f"spark-enrich:{config.name}:batch:{src.name}:{snapshot.table_id}:{start}:{end}"
+        txn = Txn(app_id, snapshot.version)
+    policy = NORMAL if write else DryRun()
+    report = process_batch(plan, envelope, batch_id=0, txn=txn, policy=policy)
     return RunReport(config.name, plan.run_id, [report])
-
-
-def _table_id(spark: SparkSession, path: str) -> str:
-    from delta.tables import DeltaTable
-
-    row = DeltaTable.forPath(spark, path).detail().select("id").first()
-    return str(row[0]) if row is not None else path

@@ -23,6 +23,8 @@ from spark_enrich.errors import PipelineRunError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from spark_enrich.sources import Source
+
 log = logging.getLogger(__name__)
 
 FINGERPRINT_FILE = "spark_enrich.json"
@@ -38,18 +40,6 @@ def txn_app_id(pipeline: str, checkpoint: str) -> str:
     not resolved against the driver's working folder (another folder on every machine)."""
     digest = hashlib.sha256(location_key(checkpoint).encode()).hexdigest()[:16]
     return f"spark-enrich:{pipeline}:{digest}"
-
-
-def source_fingerprint(source: Any) -> dict[str, Any]:
-    """What must not change under an existing checkpoint: the source's identity and position."""
-    if source.kind == "kafka":
-        return {
-            "kind": "kafka",
-            "name": source.name,
-            "topics": sorted(source.topics) if source.topics else None,
-            "pattern": source.pattern,
-        }
-    return {"kind": source.kind, "name": source.name, "path": source.path, "table": source.table}
 
 
 class _Folder:
@@ -173,7 +163,7 @@ def _legacy_record(checkpoint: str) -> Path | None:
     return Path(checkpoint) / FINGERPRINT_FILE
 
 
-def check_checkpoint(spark: SparkSession, checkpoint: str, pipeline: str, source: Any) -> None:
+def check_checkpoint(spark: SparkSession, checkpoint: str, pipeline: str, source: Source) -> None:
     """Refuse a checkpoint written for other sources; record ours on first use.
 
     A record damaged while it was first written (empty or cut short, nothing else in the
@@ -184,7 +174,7 @@ def check_checkpoint(spark: SparkSession, checkpoint: str, pipeline: str, source
             ``CHECKPOINT_RECORD_DAMAGED`` naming the record and what to do.
     """
     folder = _Folder(spark, checkpoint)
-    expected = {"pipeline": pipeline, "source": source_fingerprint(source)}
+    expected = {"pipeline": pipeline, "source": source.fingerprint()}
     expected_text = json.dumps(expected, sort_keys=True, indent=2)
     for leftover in folder.leftovers():  # a write interrupted before its rename
         folder.delete(leftover)

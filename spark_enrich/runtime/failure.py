@@ -9,12 +9,14 @@ that does not exist, records that are gone or a damaged checkpoint fail the same
 
 from __future__ import annotations
 
-import socket
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spark_enrich.errors import PipelineRunError, SparkEnrichError
+from spark_enrich.errors import SparkEnrichError
+from spark_enrich.sources import KafkaSource
+
+if TYPE_CHECKING:
+    from spark_enrich.sources import Source
 
 _MAX_CAUSE = 1500
 _MAX_CHAIN = 32
@@ -124,7 +126,7 @@ def explain(
     java_error: Any,
     batch_failure: BatchFailure | None,
     *,
-    source: Any,
+    source: Source,
     checkpoint: str,
 ) -> tuple[Failure, int | None]:
     """The root cause of a failed stream and what to do; the failed micro-batch when it is known.
@@ -133,7 +135,7 @@ def explain(
         query_error: what ``StreamingQuery.exception()`` returned.
         java_error: the Java ``StreamingQueryException`` (None when not at hand).
         batch_failure: what ``foreachBatch`` raised, if the failure was in a micro-batch.
-        source: the streamed source's configuration.
+        source: the streamed source.
         checkpoint: the stream's checkpoint location.
     """
     try:
@@ -164,8 +166,9 @@ def _has(text: str, needles: tuple[str, ...]) -> bool:
     return any(needle in text for needle in needles)
 
 
-def _classify(text: str, cause: str, source: Any, checkpoint: str) -> Failure:
-    name = getattr(source, "name", "?")
+def _classify(text: str, cause: str, source: Source, checkpoint: str) -> Failure:
+    name = source.name
+    kafka = source if isinstance(source, KafkaSource) else None
     if _has(text, _UPSTREAM_REWRITE):
         return Failure(
             "upstream_rewrite",
@@ -186,14 +189,14 @@ def _classify(text: str, cause: str, source: Any, checkpoint: str) -> Failure:
             "runtime.stream.checkpoint at a new folder (starting_offsets says where it begins).",
         )
     if _has(text, _UNKNOWN_TOPIC):
-        topics = getattr(source, "topics", None)
-        pattern = getattr(source, "pattern", None)
+        topics = kafka.topics if kafka else None
+        pattern = kafka.pattern if kafka else None
         which = ", ".join(topics) if topics else f"the topics matching {pattern!r}"
         return Failure(
             "unknown_topic",
             cause,
             f"A topic of source {name!r} ({which}) does not exist on "
-            f"{getattr(source, 'bootstrap_servers', 'the broker')}: not created yet, deleted, "
+            f"{kafka.bootstrap_servers if kafka else 'the broker'}: not created yet, deleted, "
             "or misspelled. A restart fails the same way until it exists: create it, or "
             "correct the source's topics. (A topic deleted and created again starts its offsets "
             "anew: point runtime.stream.checkpoint at a new folder for it.)",
@@ -222,57 +225,11 @@ def _classify(text: str, cause: str, source: Any, checkpoint: str) -> Failure:
             "(starting_offsets says where it begins) and backfill the gap.",
         )
     unreachable = ""
-    if _has(text, _UNREACHABLE) and getattr(source, "kind", None) == "kafka":
-        unreachable = f"Kafka at {source.bootstrap_servers} did not answer in time. "
+    if _has(text, _UNREACHABLE) and kafka:
+        unreachable = f"Kafka at {kafka.bootstrap_servers} did not answer in time. "
     return Failure(
         "transient",
         cause,
         f"{unreachable}The checkpoint did not move past the failed micro-batch. Restart it once "
         "the cause is gone: it resumes from its checkpoint without loss or duplicates.",
-    )
-
-
-def _servers(bootstrap: str) -> list[tuple[str, int]]:
-    """``(host, port)`` of each bootstrap server; empty when one cannot be parsed."""
-    found = []
-    for entry in bootstrap.split(","):
-        entry = entry.strip().split("://", 1)[-1]
-        host, sep, port = entry.rpartition(":")
-        if not sep or not port.isdigit():
-            return []
-        found.append((host.strip("[]"), int(port)))
-    return found
-
-
-def check_kafka_reachable(source: Any, *, within: float = 10.0) -> None:
-    """Fail at once when no bootstrap server of a Kafka source accepts a TCP connection.
-
-    Spark's Kafka source retries an unreachable broker for minutes, with a warning a second,
-    before it fails; this says so within seconds. Only the TCP connection is tried (whatever
-    the security protocol), for up to ``within`` seconds (a broker restarting).
-
-    Raises:
-        PipelineRunError: ``KAFKA_UNREACHABLE`` naming the servers and why.
-    """
-    servers = _servers(str(getattr(source, "bootstrap_servers", "") or ""))
-    if getattr(source, "kind", None) != "kafka" or not servers:
-        return
-    deadline = time.monotonic() + within
-    while True:
-        problems = []
-        for host, port in servers:
-            try:
-                with socket.create_connection((host, port), timeout=2):
-                    return
-            except OSError as exc:
-                problems.append(f"{host}:{port}: {exc.strerror or exc}")
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    raise PipelineRunError(
-        "KAFKA_UNREACHABLE",
-        f"Cannot connect to Kafka at {source.bootstrap_servers} (source {source.name!r}) within "
-        f"{within:.0f} s: {'; '.join(problems)}. Check that the broker runs and that "
-        "bootstrap_servers names it; nothing was read and the checkpoint did not move.",
-        {"source": source.name, "bootstrap_servers": source.bootstrap_servers},
     )

@@ -17,26 +17,27 @@ from typing import TYPE_CHECKING, Any
 from pyspark.errors import StreamingQueryException
 
 from spark_enrich.accounting import BatchReport, RunReport
+from spark_enrich.config import models
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
 from spark_enrich.runtime.checkpoint import check_checkpoint, txn_app_id
-from spark_enrich.runtime.failure import BatchFailure, check_kafka_reachable, explain
-from spark_enrich.sources import read_stream
+from spark_enrich.runtime.failure import BatchFailure, explain
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
     from pyspark.sql.streaming.query import StreamingQuery
 
     from spark_enrich.plan import CompiledPipeline
+    from spark_enrich.sources import Source
 
 log = logging.getLogger(__name__)
 
 
-def processing_interval(trigger: Any) -> str:
+def processing_interval(trigger: models.AvailableNowTrigger | models.ProcessingTimeTrigger) -> str:
     """Spark's ``processingTime`` of a trigger, in whole milliseconds (``500ms`` stays 500 ms;
     ``available_now`` configured but overridden falls back to 10 seconds)."""
-    if trigger.kind != "processing_time":
+    if not isinstance(trigger, models.ProcessingTimeTrigger):
         return "10 seconds"
     millis = max(1, round(trigger.interval.total_seconds() * 1000))
     return f"{millis} milliseconds"
@@ -52,9 +53,9 @@ class StreamRun:
 
     query: StreamingQuery
     run_report: RunReport
+    source: Source
+    checkpoint: str
     stop_requested: threading.Event = field(default_factory=threading.Event)
-    source: Any = None
-    checkpoint: str = ""
     batch_failures: list[BatchFailure] = field(default_factory=list)
 
     @property
@@ -88,22 +89,13 @@ def start_stream(
             f"Pipeline {config.name!r} has no runtime.stream.checkpoint; streaming needs one.",
             {},
         )
-    if source is not None:
-        src = config.source(source)
-    else:
-        candidates = [s for s in config.sources if s.kind in ("kafka", "delta")]
-        if not candidates:
-            raise PipelineRunError(
-                "SOURCE_NOT_STREAMABLE",
-                f"Pipeline {config.name!r} has no kafka or delta source",
-                {},
-            )
-        src = candidates[0]
+    # Refused before the checkpoint is touched: its record names a source that streams.
+    src = plan.stream_source(source)
     checkpoint = str(stream_cfg.checkpoint)
     check_checkpoint(plan.spark, checkpoint, config.name, src)
-    check_kafka_reachable(src)
+    src.check_reachable()
     app_id = txn_app_id(config.name, checkpoint)
-    envelope = read_stream(plan.spark, src)
+    envelope = src.read_stream(plan.spark)
     run_report = RunReport(config.name, plan.run_id)
     failures: list[BatchFailure] = []
 
@@ -119,7 +111,8 @@ def start_stream(
     writer = envelope.writeStream.foreachBatch(on_batch).option("checkpointLocation", checkpoint)
     writer = writer.queryName(f"spark-enrich-{config.name}")
     trigger = stream_cfg.trigger
-    if available_now or (available_now is None and trigger.kind == "available_now"):
+    configured_now = isinstance(trigger, models.AvailableNowTrigger)
+    if available_now or (available_now is None and configured_now):
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=processing_interval(trigger))

@@ -14,7 +14,7 @@ from support.deadletters import registry, write_pipeline
 
 from spark_enrich import Pipeline
 from spark_enrich.errors import PipelineRunError
-from spark_enrich.sources import read_batch, table_envelope
+from spark_enrich.sources import table_envelope
 
 # (key, payload, the dead-letter reason it must get, or None for a row that reaches the sink):
 # one row per stage that dead-letters (decode, executor, conform), a null key, a non-ASCII key.
@@ -108,7 +108,7 @@ def test_a_key_column_the_source_lacks_fails_naming_its_columns(
     _write_keyed_archive(spark, tmp_path)
     pipeline = _keyed_pipeline(spark, tmp_path, ["sources.archive.key_column=user_key"])
     with pytest.raises(PipelineRunError) as caught:
-        read_batch(spark, pipeline.config.source("archive"))
+        pipeline.plan.source("archive").read_batch(spark)
     assert caught.value.error_class == "SOURCE_COLUMN_MISSING"
     assert "'user_key' is not a column of the source; its columns are key, value" in str(
         caught.value

@@ -16,7 +16,6 @@ from spark_enrich import Pipeline
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.process import process_batch
-from spark_enrich.sources import read_batch
 
 TRUNCATED = b'{"event_id": "t-1", "event_type'
 
@@ -45,8 +44,8 @@ def test_the_same_bad_payload_in_a_later_file_is_its_own_dead_letter(
     assert len({r["file"] for r in rows}) == 2
 
     # The same rows processed again (a new batch id, no transaction to skip it): no new letter.
-    source = pipeline.config.source("archive")
-    again = process_batch(pipeline.plan, read_batch(spark, source), batch_id=99, txn=None)
+    source = pipeline.plan.source("archive")
+    again = process_batch(pipeline.plan, source.read_batch(spark), batch_id=99, txn=None)
     assert (again.dead_lettered, again.dead_letters_written) == (2, 0)
     assert pipeline.dead_letters().count() == 2
 
@@ -79,15 +78,15 @@ def test_a_retried_batch_stores_the_dead_letters_its_first_attempt_did_not_have(
     # First attempt: the fixed executor; one dead letter in three trips the threshold after
     # the dead letters are written, before the sink.
     first = load(write_pipeline(tmp_path, dead_letters={"max_share": 0.3}), spark, fixed=True)
-    source = first.config.source("archive")
+    source = first.plan.source("archive")
     with pytest.raises(PipelineRunError, match="DEAD_LETTER_THRESHOLD"):
-        process_batch(first.plan, read_batch(spark, source), batch_id=7, txn=txn)
+        process_batch(first.plan, source.read_batch(spark), batch_id=7, txn=txn)
     assert first.dead_letters().count() == 1
 
     # The batch resumed under the same transaction id, with another executor version deployed
     # that fails on a row the first attempt did not fail on.
     second = load(write_pipeline(tmp_path), spark, fixed=False)
-    report = process_batch(second.plan, read_batch(spark, source), batch_id=7, txn=txn)
+    report = process_batch(second.plan, source.read_batch(spark), batch_id=7, txn=txn)
     assert report.dead_letters_written == 1
     reasons = {r["reason"] for r in second.dead_letters().select("reason").collect()}
     assert reasons == {"decode_error", "executor_error"}
@@ -109,8 +108,8 @@ def test_identical_bad_payloads_in_one_file_are_two_dead_letters_with_distinct_i
     assert len({r["dead_letter_id"] for r in rows}) == 2
 
     # The same file processed again, as a batch and as a stream: the same two ids, nothing new.
-    source = pipeline.config.source("archive")
-    again = process_batch(pipeline.plan, read_batch(spark, source), batch_id=99, txn=None)
+    source = pipeline.plan.source("archive")
+    again = process_batch(pipeline.plan, source.read_batch(spark), batch_id=99, txn=None)
     assert (again.dead_lettered, again.dead_letters_written) == (2, 0)
     stream = pipeline.run_stream(source="archive", available_now=True)
     assert (stream.total("dead_lettered"), stream.total("dead_letters_written")) == (2, 0)
@@ -138,15 +137,15 @@ def test_a_retried_batch_replaces_the_dead_letters_of_its_first_attempt(
     # First attempt: "boom" fails; the threshold stops the batch after its dead-letter commit,
     # before its sink commit — where a crash could stop it too.
     first = load(write_pipeline(tmp_path, dead_letters={"max_share": 0.3}), spark)
-    source = first.config.source("archive")
+    source = first.plan.source("archive")
     with pytest.raises(PipelineRunError, match="DEAD_LETTER_THRESHOLD"):
-        process_batch(first.plan, read_batch(spark, source), batch_id=7, txn=txn)
+        process_batch(first.plan, source.read_batch(spark), batch_id=7, txn=txn)
     assert set(_reasons(first).values()) == {"decode_error", "executor_error"}
 
     # The retry (the fixed executor deployed, or a service answering now) succeeds on "boom":
     # it is in the sink, and no longer a dead letter.
     second = load(write_pipeline(tmp_path), spark, fixed=True)
-    report = process_batch(second.plan, read_batch(spark, source), batch_id=7, txn=txn)
+    report = process_batch(second.plan, source.read_batch(spark), batch_id=7, txn=txn)
     assert report.dead_letters_written == 0  # the truncated row's letter is there already
     assert _reasons(second) == {TRUNCATED.decode(): "decode_error"}
     assert _sink_ids(second) == ["boom-1", "ok-1"]
@@ -160,13 +159,13 @@ def test_a_retry_without_dead_letters_removes_those_of_its_first_attempt(
     write_archive(spark, tmp_path, [GOOD, BOOM])
     txn = Txn("spark-enrich:hostile:retry", 3)
     first = load(write_pipeline(tmp_path, dead_letters={"max_share": 0.3}), spark)
-    source = first.config.source("archive")
+    source = first.plan.source("archive")
     with pytest.raises(PipelineRunError, match="DEAD_LETTER_THRESHOLD"):
-        process_batch(first.plan, read_batch(spark, source), batch_id=3, txn=txn)
+        process_batch(first.plan, source.read_batch(spark), batch_id=3, txn=txn)
     assert first.dead_letters().count() == 1
 
     second = load(write_pipeline(tmp_path), spark, fixed=True)
-    report = process_batch(second.plan, read_batch(spark, source), batch_id=3, txn=txn)
+    report = process_batch(second.plan, source.read_batch(spark), batch_id=3, txn=txn)
     assert report.dead_lettered == 0
     assert second.dead_letters().count() == 0
     assert _sink_ids(second) == ["boom-1", "ok-1"]
@@ -178,12 +177,12 @@ def test_a_replayed_batch_already_in_the_sink_changes_neither_table(
     write_archive(spark, tmp_path, [GOOD, TRUNCATED, BOOM])
     txn = Txn("spark-enrich:hostile:replayed", 4)
     first = load(write_pipeline(tmp_path), spark, fixed=True)
-    source = first.config.source("archive")
-    process_batch(first.plan, read_batch(spark, source), batch_id=4, txn=txn)
+    source = first.plan.source("archive")
+    process_batch(first.plan, source.read_batch(spark), batch_id=4, txn=txn)
     # Killed after the sink commit, before the checkpoint's: the batch runs again, and this
     # time "boom" fails (another executor version deployed, a service failing now).
     second = load(write_pipeline(tmp_path), spark, fixed=False)
-    report = process_batch(second.plan, read_batch(spark, source), batch_id=4, txn=txn)
+    report = process_batch(second.plan, source.read_batch(spark), batch_id=4, txn=txn)
     assert report.dead_lettered == 2
     assert (report.dead_letters_written, report.sink_rows_added) == (0, 0)
     assert _reasons(second) == {TRUNCATED.decode(): "decode_error"}

@@ -15,6 +15,7 @@ from support.corpus import event, js, sized
 from support.deadletters import envelope, load, write_pipeline
 
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.policy import DryRun
 from spark_enrich.process import process_batch
 
 GOOD = js(event("good-1"))
@@ -29,7 +30,7 @@ def test_payload_limit_counts_bytes_not_characters(spark: SparkSession, tmp_path
     over = at_limit.replace(b'"e"', '"é"'.encode())
     assert (len(over), len(over.decode())) == (201, 200)
     batch = envelope(spark, [at_limit, over])
-    report = process_batch(pipeline.plan, batch, batch_id=0, write=False)
+    report = process_batch(pipeline.plan, batch, batch_id=0, policy=DryRun())
     assert report.decode_dead_lettered == {"payload_too_large": 1}
     assert report.output == 1
 
@@ -63,7 +64,7 @@ def test_an_executor_multiplying_rows_is_logged_as_an_accounting_violation(
     pipeline = load(write_pipeline(tmp_path), spark, duplicating=True)
     with caplog.at_level(logging.ERROR, logger="spark_enrich.accounting"):
         batch = envelope(spark, [GOOD, *VIEWS])
-        report = process_batch(pipeline.plan, batch, batch_id=7, write=False)
+        report = process_batch(pipeline.plan, batch, batch_id=7, policy=DryRun())
     violation = "executor views: input 2 != output 4 + filtered 0 + dead_lettered 0"
     assert report.violations() == [violation]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]

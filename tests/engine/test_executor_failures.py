@@ -26,6 +26,7 @@ from spark_enrich import Executor, ExecutorContractError, Pipeline
 from spark_enrich.accounting import BatchReport
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.executing import MAX_POISON_ROWS
+from spark_enrich.policy import NORMAL, DryRun
 from spark_enrich.process import process_batch
 
 AT_10 = datetime(2026, 1, 5, 10, 0)
@@ -85,7 +86,9 @@ def pipeline(spark: SparkSession, tmp_path: Path, *names: str) -> Pipeline:
 
 
 def process(spark: SparkSession, p: Pipeline, *, write: bool = False) -> BatchReport:
-    return process_batch(p.plan, make_envelope(spark, CLICKS), batch_id=0, write=write)
+    return process_batch(
+        p.plan, make_envelope(spark, CLICKS), batch_id=0, policy=NORMAL if write else DryRun()
+    )
 
 
 def counts_by_executor(report: BatchReport) -> dict[str, tuple[int, int, int, int]]:
@@ -220,7 +223,7 @@ def test_exactly_the_row_cap_of_poison_rows_is_dead_lettered(
     payloads, booms = _boom_batch(MAX_POISON_ROWS)
     p = pipeline(spark, tmp_path, "poison")
     with spark_jobs(spark) as jobs:
-        report = process_batch(p.plan, make_envelope(spark, payloads), batch_id=0, write=True)
+        report = process_batch(p.plan, make_envelope(spark, payloads), batch_id=0)
     (counts,) = report.executors
     assert (counts.input, counts.filtered, counts.output, counts.dead_lettered) == (65, 0, 1, 64)
     letters = p.dead_letters().select(
@@ -243,7 +246,7 @@ def test_one_poison_row_over_the_cap_fails_the_batch(spark: SparkSession, tmp_pa
     payloads, _ = _boom_batch(MAX_POISON_ROWS + 1)
     p = pipeline(spark, tmp_path, "poison")
     with spark_jobs(spark) as jobs, pytest.raises(PipelineRunError) as caught:
-        process_batch(p.plan, make_envelope(spark, payloads), batch_id=0, write=True)
+        process_batch(p.plan, make_envelope(spark, payloads), batch_id=0)
     assert caught.value.error_class == "EXECUTOR_FAILED"
     # The search stops at the first row over the cap, counted exactly.
     assert caught.value.message_parameters == {

@@ -142,7 +142,7 @@ def fail_batch(
     envelope = make_envelope(spark, payloads)
     started = time.monotonic()
     with spark_jobs(spark) as jobs, pytest.raises(PipelineRunError) as caught:
-        process_batch(p.plan, envelope, batch_id=0, write=True)
+        process_batch(p.plan, envelope, batch_id=0)
     return caught.value, jobs, time.monotonic() - started
 
 
@@ -179,7 +179,7 @@ def test_python_error_on_one_row_is_a_poison_row_with_its_own_message(
 ) -> None:
     p = pipeline(spark, tmp_path, "python_poison")
     clicks = [raw("c1", x="a"), raw("c2", x="boom"), raw("c3", x="c")]
-    report = process_batch(p.plan, make_envelope(spark, clicks), batch_id=0, write=True)
+    report = process_batch(p.plan, make_envelope(spark, clicks), batch_id=0)
     (counts,) = report.executors
     assert (counts.input, counts.output, counts.dead_lettered) == (3, 2, 1)
     letters = p.dead_letters().select("reason", "message", F.col("raw_payload").cast("string"))

@@ -263,6 +263,7 @@ class _Undated(Executor):
 def test_a_backfill_skipping_other_days_dead_letters_a_row_without_a_date(
     spark: SparkSession, tmp_path: Path
 ) -> None:
+    from spark_enrich.policy import ReplaceRange
     from spark_enrich.process import process_batch
     from spark_enrich.sink import DateRange
 
@@ -283,8 +284,9 @@ def test_a_backfill_skipping_other_days_dead_letters_a_row_without_a_date(
         pipeline.plan,
         batch,
         batch_id=0,
-        replace=DateRange("event_date", date(2026, 1, 5), date(2026, 1, 6)),
-        skip_outside_range=True,
+        policy=ReplaceRange(
+            DateRange("event_date", date(2026, 1, 5), date(2026, 1, 6)), skip_outside_days=True
+        ),
     )
 
     (counts,) = report.executors

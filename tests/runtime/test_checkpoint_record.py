@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from pyspark.sql import SparkSession
 
+from spark_enrich.config.models import KafkaSource
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.plan import compile_source
 from spark_enrich.runtime.checkpoint import FINGERPRINT_FILE, check_checkpoint, txn_app_id
 
-TOPICS = SimpleNamespace(kind="kafka", name="events", topics=["a"], pattern=None)
-OTHER_TOPICS = SimpleNamespace(kind="kafka", name="events", topics=["a", "b"], pattern=None)
+TOPICS = compile_source(
+    KafkaSource(kind="kafka", name="events", bootstrap_servers="127.0.0.1:9092", topics=["a"])
+)
+OTHER_TOPICS = compile_source(
+    KafkaSource(kind="kafka", name="events", bootstrap_servers="127.0.0.1:9092", topics=["a", "b"])
+)
 
 
 def test_a_uri_checkpoint_has_one_identity_whatever_the_working_folder(

@@ -14,6 +14,7 @@ from support.runtime import Layout, demo_pipeline, event, overrides, produce
 
 from spark_enrich.config.models import DeltaSource, KafkaSource
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.plan import compile_source
 from spark_enrich.runtime.failure import explain
 from spark_enrich.runtime.stream import await_stream, start_stream
 from spark_enrich.testing.kafka import LocalKafkaBroker, free_port
@@ -146,7 +147,7 @@ def test_records_gone_from_kafka_fail_without_restart_advice_and_name_the_way_on
 def test_explaining_a_failure_never_fails_itself_for_a_delta_source() -> None:
     """A Delta source has no ``pattern``: an error text that names a Kafka exception (an
     executor's message, say) must still be explained, not raise inside the error path."""
-    source = DeltaSource(kind="delta", name="archive", path="/data/archive")
+    source = compile_source(DeltaSource(kind="delta", name="archive", path="/data/archive"))
     error = RuntimeError("lookup failed: UnknownTopicOrPartitionException: clicks-0")
 
     failure, batch = explain(error, None, None, source=source, checkpoint="/tmp/checkpoint")
