@@ -176,28 +176,26 @@ def run_executor(
     except Exception as exc:
         fail_if_not_about_rows(exc, [bound.name])
         raise
+    n_poison = len(poison)
+    return ExecutorResult(
+        bound.name, bound.version, input_rows, input_rows - n_poison - kept, ok, bad + n_poison,
+        conformed, poison=_poison_letters(routed, poison), cached=[conformed],
+        outside_range=outside,
+    )  # fmt: skip
+
+
+def _poison_letters(routed: DataFrame, poison: dict[int, BaseException]) -> DataFrame:
+    """The poison rows, each with reason ``executor_error`` and its own error's message."""
+    row_id = F.col(f"{META}.row_id")
     messages = F.create_map(
         *[v for i, e in poison.items() for v in (F.lit(i).cast("bigint"), F.lit(summary(e)[:1000]))]
     )
-    letters = routed.where(row_id.isin(ids)).withColumn(
+    return routed.where(row_id.isin(list(poison))).withColumn(
         ERROR,
         F.struct(
             F.lit(Reason.EXECUTOR_ERROR.value).alias("reason"),
             F.element_at(messages, row_id).alias("message"),
         ),
-    )
-    n_poison = len(poison)
-    return ExecutorResult(
-        bound.name,
-        bound.version,
-        input_rows,
-        input_rows - n_poison - kept,
-        ok,
-        bad + n_poison,
-        conformed,
-        poison=letters,
-        cached=[conformed],
-        outside_range=outside,
     )
 
 

@@ -128,6 +128,12 @@ class _FailedAgain:
         keys = letters.select(event_key(F.col("source"), F.col("raw_payload")).alias(_KEY))
         self.frames.append(materialize(keys.distinct()))
 
+    def left_out_of(self, letters: DataFrame) -> DataFrame:
+        """The dead-letter rows whose event did not fail again."""
+        for keys in self.frames:
+            letters = letters.join(keys, _KEY, "left_anti")
+        return letters
+
 
 def replay(
     plan: CompiledPipeline, *, reason: str | None = None, since: date | None = None
@@ -171,17 +177,12 @@ def replay(
         stored.append(events)
         report.events = events.count()
 
+        # The same plan, under the replay's run id (its dead letters and commits carry it).
+        replaying = dataclasses.replace(plan, run_id=run_id)
         report.batch = process_batch(
-            dataclasses.replace(plan, run_id=run_id),
-            envelope_of(events),
-            batch_id=0,
-            policy=Replay(failed),
-            chunk="replay",
+            replaying, envelope_of(events), batch_id=0, policy=Replay(failed), chunk="replay"
         )
-
-        succeeded = letters
-        for keys in failed.frames:
-            succeeded = succeeded.join(keys, _KEY, "left_anti")
+        succeeded = failed.left_out_of(letters)
         ids = materialize(succeeded.select("dead_letter_id").distinct())
         stored.append(ids)
         report.replayed = succeeded.count()

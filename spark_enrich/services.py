@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import httpx
     import pandas as pd
     from pyspark.sql import DataFrame
-    from pyspark.sql.types import DataType
+    from pyspark.sql.types import DataType, StructField
 
     from spark_enrich.config.models import ServiceEnrichment
 
@@ -133,6 +133,81 @@ def _post_batch(
     raise ServiceFailure(f"gave up after {cfg.retries + 1} attempts: {last}")
 
 
+def _answer_rows(
+    chunks: list[list[dict[str, Any]]],
+    results: list[list[Any] | ServiceFailure],
+    fields: list[StructField],
+) -> list[dict[str, Any]]:
+    """One output row per request: the response fields, or the failure in ``_FAILED``."""
+    rows: list[dict[str, Any]] = []
+    for chunk, result in zip(chunks, results, strict=True):
+        answers = result if isinstance(result, list) else [None] * len(chunk)
+        for answer in answers:
+            row: dict[str, Any] = {f.name: None for f in fields}
+            error = None if isinstance(result, list) else str(result)
+            if error is None:
+                try:
+                    for f in fields:
+                        value = answer.get(f.name) if isinstance(answer, dict) else None
+                        row[f.name] = _convert(value, f.dataType)
+                except ValueError as exc:
+                    row = {f.name: None for f in fields}
+                    error = f"response field: {exc}"
+            row[_FAILED] = error
+            rows.append(row)
+    return rows
+
+
+def _requester(
+    cfg: ServiceEnrichment, fields: list[StructField]
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """The ``mapInPandas`` function sending one Spark task's requests."""
+    columns = list(cfg.request_columns)
+    policy = cfg.on_failure
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        import httpx
+        import pandas as pd
+
+        limiter = _RateLimiter(cfg.rate_limit_per_s)
+        reached = False  # whether any request of this task got an answer
+        with (
+            httpx.Client(
+                timeout=cfg.timeout.total_seconds(), headers={"content-type": "application/json"}
+            ) as client,
+            ThreadPoolExecutor(cfg.concurrency) as pool,
+        ):
+            for frame in batches:
+                records = frame[columns].astype(object).where(frame[columns].notna(), None)
+                requests = records.to_dict("records")
+                chunks = [
+                    requests[i : i + cfg.batch_size]
+                    for i in range(0, len(requests), cfg.batch_size)
+                ]
+
+                def one(chunk: list[dict[str, Any]]) -> list[Any] | ServiceFailure:
+                    try:
+                        return _post_batch(client, cfg, chunk, limiter)
+                    except ServiceFailure as exc:
+                        if policy == "fail":
+                            raise type(exc)(f"service {cfg.name!r}: {exc}") from exc
+                        return exc
+
+                results = list(pool.map(one, chunks))
+                down = [r for r in results if isinstance(r, ServiceUnreachable)]
+                if down and len(down) == len(results) and not reached and policy != "null":
+                    # Not one request of this task connected: the service is down or
+                    # unreachable from this worker, which no row is to blame for.
+                    raise ServiceUnreachable(f"service {cfg.name!r}: {down[0]}")
+                reached = reached or len(down) < len(results)
+                rows = _answer_rows(chunks, results, fields)
+                out = pd.DataFrame(rows, columns=[f.name for f in fields] + [_FAILED])
+                out.insert(0, _RID, frame[_RID].to_numpy())
+                yield out
+
+    return run
+
+
 def make_service_call(cfg: ServiceEnrichment) -> Callable[[DataFrame], DataFrame]:
     """Build the function an :class:`~spark_enrich.context.EnrichContext` calls for ``cfg``."""
 
@@ -142,77 +217,15 @@ def make_service_call(cfg: ServiceEnrichment) -> Callable[[DataFrame], DataFrame
 
         from spark_enrich.decode import parse_schema
 
-        response_schema = parse_schema(cfg.response_schema)
-        fields = list(response_schema.fields)
+        fields = list(parse_schema(cfg.response_schema).fields)
         out_schema = StructType(
             [StructField(_RID, df.schema[META].dataType["row_id"].dataType), *fields,  # type: ignore[index]
              StructField(_FAILED, StringType())]
         )  # fmt: skip
-        columns = list(cfg.request_columns)
-        policy = cfg.on_failure
-
-        def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            import httpx
-            import pandas as pd
-
-            limiter = _RateLimiter(cfg.rate_limit_per_s)
-            reached = False  # whether any request of this task got an answer
-            with (
-                httpx.Client(
-                    timeout=cfg.timeout.total_seconds(),
-                    headers={"content-type": "application/json"},
-                ) as client,
-                ThreadPoolExecutor(cfg.concurrency) as pool,
-            ):
-                for frame in batches:
-                    records = frame[columns].astype(object).where(frame[columns].notna(), None)
-                    requests = records.to_dict("records")
-                    chunks = [
-                        requests[i : i + cfg.batch_size]
-                        for i in range(0, len(requests), cfg.batch_size)
-                    ]
-
-                    def one(chunk: list[dict[str, Any]]) -> list[Any] | ServiceFailure:
-                        try:
-                            return _post_batch(client, cfg, chunk, limiter)
-                        except ServiceFailure as exc:
-                            if policy == "fail":
-                                raise type(exc)(f"service {cfg.name!r}: {exc}") from exc
-                            return exc
-
-                    results = list(pool.map(one, chunks))
-                    down = [r for r in results if isinstance(r, ServiceUnreachable)]
-                    if down and len(down) == len(results) and not reached and policy != "null":
-                        # Not one request of this task connected: the service is down or
-                        # unreachable from this worker, which no row is to blame for.
-                        raise ServiceUnreachable(f"service {cfg.name!r}: {down[0]}")
-                    reached = reached or len(down) < len(results)
-                    rows: list[dict[str, Any]] = []
-                    for chunk, result in zip(chunks, results, strict=True):
-                        answers = result if isinstance(result, list) else [None] * len(chunk)
-                        for answer in answers:
-                            row: dict[str, Any] = {f.name: None for f in fields}
-                            error = None if isinstance(result, list) else str(result)
-                            if error is None:
-                                try:
-                                    for f in fields:
-                                        value = (
-                                            answer.get(f.name) if isinstance(answer, dict) else None
-                                        )
-                                        row[f.name] = _convert(value, f.dataType)
-                                except ValueError as exc:
-                                    row = {f.name: None for f in fields}
-                                    error = f"response field: {exc}"
-                            row[_FAILED] = error
-                            rows.append(row)
-                    out = pd.DataFrame(rows, columns=[f.name for f in fields] + [_FAILED])
-                    out.insert(0, _RID, frame[_RID].to_numpy())
-                    yield out
-
-        requests = df.select(F.col(f"{META}.row_id").alias(_RID), *columns)
-        answers = requests.mapInPandas(run, out_schema)
+        requests = df.select(F.col(f"{META}.row_id").alias(_RID), *cfg.request_columns)
+        answers = requests.mapInPandas(_requester(cfg, fields), out_schema)
         joined = df.withColumn(_RID, F.col(f"{META}.row_id")).join(answers, _RID, "left")
-        if policy == "dead_letter":
+        if cfg.on_failure == "dead_letter":
             failure = F.struct(
                 F.lit(Reason.ENRICHMENT_ERROR.value).alias("reason"),
                 F.concat(F.lit(f"service {cfg.name!r}: "), F.col(_FAILED)).alias("message"),

@@ -25,7 +25,9 @@ from spark_enrich.process import process_batch
 from spark_enrich.sink import DateRange
 
 if TYPE_CHECKING:
+    from spark_enrich.accounting import BatchReport
     from spark_enrich.plan import CompiledPipeline
+    from spark_enrich.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +172,6 @@ def backfill(
     column = replace_column(plan)
     size = chunk_size or (batch_cfg.chunk if batch_cfg else timedelta(days=1))
     plan_chunks = list(chunks(start, end, size)) if src.chunked else [Chunk(start, end)]
-    # The source's own date (a record time, an ingest date) is not the output's: read a margin
-    # around the range and leave output of other days to their own backfills.
-    other_date = not src.dated_like_output(column)
-    margin = src.backfill_margin(column)
     done = set() if force else finished_chunks(plan)
     report = RunReport(config.name, plan.run_id)
     bar = _Progress(len(plan_chunks), progress)
@@ -182,27 +180,34 @@ def backfill(
             if chunk.label in done:
                 bar.advance(chunk, "already done, skipped")
                 continue
-            # A Delta table is read at its version when the chunk starts.
-            envelope = src.read_batch(
-                plan.spark,
-                start=chunk.start,
-                end=chunk.end,
-                margin=margin,
-                # A CreateTime topic is read whole: its record times say nothing of the events'.
-                whole_if_unordered=True,
-            )
-            batch = process_batch(
-                plan,
-                envelope,
-                batch_id=number,
-                policy=ReplaceRange(
-                    DateRange(column, chunk.start, chunk.end, allow_empty=allow_empty),
-                    skip_outside_days=other_date,
-                ),
-                chunk=chunk.label,
-            )
+            batch = _run_chunk(plan, src, chunk, number, column=column, allow_empty=allow_empty)
             report.batches.append(batch)
             bar.advance(chunk, f"{batch.output} rows, {batch.dead_lettered} dead letters")
     finally:
         bar.close()
     return report
+
+
+def _run_chunk(
+    plan: CompiledPipeline,
+    src: Source,
+    chunk: Chunk,
+    number: int,
+    *,
+    column: str,
+    allow_empty: bool,
+) -> BatchReport:
+    # The source's own date (a record time, an ingest date) is not the output's: read a margin
+    # around the range and leave output of other days to their own backfills. A Delta table is
+    # read at its version when the chunk starts.
+    envelope = src.read_batch(
+        plan.spark,
+        start=chunk.start,
+        end=chunk.end,
+        margin=src.backfill_margin(column),
+        # A CreateTime topic is read whole: its record times say nothing of the events'.
+        whole_if_unordered=True,
+    )
+    day = DateRange(column, chunk.start, chunk.end, allow_empty=allow_empty)
+    policy = ReplaceRange(day, skip_outside_days=not src.dated_like_output(column))
+    return process_batch(plan, envelope, batch_id=number, policy=policy, chunk=chunk.label)
