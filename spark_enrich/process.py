@@ -6,7 +6,7 @@ it once per chunk. There is no other path from input to output.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING
 
@@ -99,13 +99,12 @@ def with_row_ids(envelope: DataFrame) -> DataFrame:
 
 @dataclass
 class _Decoded:
-    """A batch's decoded rows (materialised; ``_se_error`` set on decode dead letters) and its
-    decoded rows per handled event type."""
+    """A batch's decoded rows (materialised; ``_se_error`` set on decode dead letters), the
+    observation counting them and the event types the executors handle."""
 
     rows: DataFrame
     counts: Observation
     handled: list[str]
-    by_type: dict[str, int] = field(default_factory=dict)
 
     def good(self) -> DataFrame:
         return self.rows.where(F.col(ERROR).isNull()).drop(ERROR)
@@ -146,8 +145,8 @@ def process_batch(
     decoded = _decode(plan, envelope, batch_id)
     run: ExecutorRun | None = None
     try:
-        _count(decoded, report)
-        run = run_executors(_routed(plan, decoded), policy.conformance(plan.contract))
+        by_type = _count(decoded, report)
+        run = run_executors(_routed(plan, decoded, by_type), policy.conformance(plan.contract))
         dead = _dead_letters(plan, decoded, run, report)
         report.check()
         if policy.writes:
@@ -180,19 +179,21 @@ def _decode(plan: CompiledPipeline, envelope: DataFrame, batch_id: int) -> _Deco
     return _Decoded(rows, counts, handled)
 
 
-def _count(decoded: _Decoded, report: BatchReport) -> None:
+def _count(decoded: _Decoded, report: BatchReport) -> dict[str, int]:
+    """Fill ``report``'s decode counts; the decoded rows per handled event type."""
     observed = decoded.counts.get
     report.source_rows = int(observed["rows"])
     report.decode_dead_lettered = {
         r.value: int(observed[r.value]) for r in Reason if observed[r.value]
     }
-    decoded.by_type = {t: int(observed[f"type:{t}"]) for t in decoded.handled}
-    report.routed = sum(decoded.by_type.values())
+    by_type = {t: int(observed[f"type:{t}"]) for t in decoded.handled}
+    report.routed = sum(by_type.values())
     report.unrouted = int(observed["unrouted"])
+    return by_type
 
 
 def _routed(
-    plan: CompiledPipeline, decoded: _Decoded
+    plan: CompiledPipeline, decoded: _Decoded, by_type: dict[str, int]
 ) -> list[tuple[BoundExecutor, DataFrame, int]]:
     """Each executor with the good rows of its event types and their count."""
     good, type_col = decoded.good(), F.col(plan.decode_spec.event_type_field)
@@ -200,7 +201,7 @@ def _routed(
         (
             bound,
             good.where(type_col.isin(list(bound.event_types))),
-            sum(decoded.by_type.get(t, 0) for t in bound.event_types),
+            sum(by_type.get(t, 0) for t in bound.event_types),
         )
         for bound in plan.executors
     ]
