@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from engine_kit import build_config, config_dict, registry_with
 from pyspark.sql import SparkSession
+from support.engine import build_config, config_dict, registry_with
 
 from spark_enrich import Pipeline
 from spark_enrich.config.models import DeltaSource, FilesSource, KafkaSource
