@@ -5,7 +5,7 @@ executor by executor, engine metadata excluded."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
@@ -116,23 +116,16 @@ def recompute_range(
     from spark_enrich.decode import decode
     from spark_enrich.process import with_row_ids
     from spark_enrich.runtime.backfill import replace_column
-    from spark_enrich.sources import read_batch, source_date_column
 
     plan, config = pipeline.plan, pipeline.config
-    batch_cfg = config.runtime.batch
-    src = config.source(source or (batch_cfg.source if batch_cfg else config.sources[0].name))
+    src = plan.source(source)
     column = replace_column(plan)
-    selected_on = source_date_column(src, batch_cfg.date_column if batch_cfg else None)
     # As a backfill: a source dated otherwise than the output is read with a margin.
-    other_date = selected_on is None or selected_on.lower() != column.lower()
-    margin = getattr(src, "backfill_lateness", timedelta(0)) if other_date else timedelta(0)
-    envelope = read_batch(
+    envelope = src.read_batch(
         pipeline.spark,
-        src,
         start=start,
         end=end,
-        date_column=batch_cfg.date_column if batch_cfg else None,
-        margin=margin,
+        margin=src.backfill_margin(column),
         whole_if_unordered=True,
     )
     outputs = executor_outputs(pipeline, decode(with_row_ids(envelope), plan.decode_spec))
