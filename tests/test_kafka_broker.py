@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from spark_enrich.errors import BrokerError, EnvironmentProblem
 from spark_enrich.testing import kafka as kafka_mod
 from spark_enrich.testing.kafka import LocalKafkaBroker, _pid_alive, pinned_artifacts
+from spark_enrich.testing.kafka_files import cluster_id
 
 pytestmark = pytest.mark.kafka
 
@@ -169,7 +170,7 @@ def test_cli_starts_reports_and_stops_a_broker(tmp_path: Path) -> None:
 def test_cluster_ids_are_kafka_uuids_the_storage_tool_accepts() -> None:
     import base64
 
-    ids = [kafka_mod._cluster_id() for _ in range(2000)]
+    ids = [cluster_id() for _ in range(2000)]
     # One id in 64 used to start with "-", which kafka-storage parses as an option.
     assert not [i for i in ids if i.startswith("-")]
     assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)

@@ -14,12 +14,14 @@ This module is engine-side tooling: it may do I/O, and it never imports ``execut
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from spark_enrich.errors import SparkEnrichError
+# DemoDataError and produce_to_kafka moved to demo.produce; this import path stays.
+from spark_enrich.demo.produce import DemoDataError as DemoDataError
+from spark_enrich.demo.produce import produce_to_kafka as produce_to_kafka
+from spark_enrich.demo.rand import MS_PER_DAY, Rand, epoch_ms
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -90,15 +92,9 @@ BOT_AGENTS = (
     "SiteCrawler/3.1",
 )
 
-_MS_PER_DAY = 86_400_000
-_UNIFORM_BITS = 1 << 30
 _DUPLICATE_LOOKBACK = 1_000
 _PIN_HISTORY_DAYS = 365
 _USER_HISTORY_DAYS = 3 * 365
-
-
-class DemoDataError(SparkEnrichError):
-    """Demo data could not be produced (for example Kafka did not accept the events)."""
 
 
 def id_spaces(n_events: int) -> tuple[int, int]:
@@ -113,50 +109,8 @@ def _boards(n_pins: int) -> int:
     return max(1, n_pins // 10)
 
 
-def _epoch_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp() * 1000)
-
-
-class _Rand:
-    """Deterministic per-row random values: hashes of (seed, row key, salt)."""
-
-    def __init__(self, seed: int, key: Column) -> None:
-        self.seed = seed
-        self.key = key
-
-    def hash(self, salt: str) -> Column:
-        from pyspark.sql import functions as F
-
-        return F.xxhash64(F.lit(self.seed), self.key, F.lit(salt))
-
-    def uniform(self, salt: str) -> Column:
-        """A double in [0, 1)."""
-        from pyspark.sql import functions as F
-
-        return F.pmod(self.hash(salt), F.lit(_UNIFORM_BITS)).cast("double") / _UNIFORM_BITS
-
-    def below(self, salt: str, n: int) -> Column:
-        """A bigint in [0, n), uniform."""
-        from pyspark.sql import functions as F
-
-        return F.pmod(self.hash(salt), F.lit(n))
-
-    def skewed_below(self, salt: str, n: int) -> Column:
-        """A bigint in [0, n), small values more likely (popular pins, top feed slots)."""
-        from pyspark.sql import functions as F
-
-        return F.floor(F.pow(self.uniform(salt), 1.5) * n)
-
-    def choice(self, salt: str, values: Sequence[str]) -> Column:
-        """One of ``values``, uniformly."""
-        from pyspark.sql import functions as F
-
-        options = F.array(*[F.lit(v) for v in values])
-        return F.element_at(options, (self.below(salt, len(values)) + 1).cast("int"))
-
-
 def _event_struct(
-    r: _Rand, *, n_pins: int, n_users: int, start_ms: int, days: int
+    r: Rand, *, n_pins: int, n_users: int, start_ms: int, days: int
 ) -> dict[str, Column]:
     """The fields of the good event generated for row key ``r.key``."""
     from pyspark.sql import functions as F
@@ -197,7 +151,7 @@ def _event_struct(
     impression_position = F.when(
         r.uniform("deep") < DEEP_IMPRESSION_SHARE, 100 + r.below("deep_position", 100)
     ).otherwise(r.skewed_below("position", 60))
-    event_ts = F.timestamp_millis(F.lit(start_ms) + r.below("event_time", days * _MS_PER_DAY))
+    event_ts = F.timestamp_millis(F.lit(start_ms) + r.below("event_time", days * MS_PER_DAY))
     # Render the instant in UTC whatever the session time zone is.
     utc_wall_clock = F.to_utc_timestamp(event_ts, F.current_timezone())
 
@@ -278,22 +232,22 @@ def generate_raw_events(
     default_pins, default_users = id_spaces(n)
     n_pins = n_pins or default_pins
     n_users = n_users or default_users
-    start_ms = _epoch_ms(start)
+    start_ms = epoch_ms(start)
 
     # A duplicate row copies row `id - lookback`, unless that row is itself a duplicate: then
     # the copy would not equal any earlier value.
     row_id = F.col("id")
-    lookback = 1 + _Rand(seed, row_id).below("dup_offset", _DUPLICATE_LOOKBACK)
-    is_dup = _Rand(seed, row_id).uniform("duplicate") < duplicate_share
-    source_is_dup = _Rand(seed, row_id - lookback).uniform("duplicate") < duplicate_share
+    lookback = 1 + Rand(seed, row_id).below("dup_offset", _DUPLICATE_LOOKBACK)
+    is_dup = Rand(seed, row_id).uniform("duplicate") < duplicate_share
+    source_is_dup = Rand(seed, row_id - lookback).uniform("duplicate") < duplicate_share
     source = F.when(is_dup & (row_id >= lookback) & ~source_is_dup, row_id - lookback).otherwise(
         row_id
     )
 
     frame = spark.range(n).withColumn("_g_src", source)
-    r = _Rand(seed, F.col("_g_src"))
+    r = Rand(seed, F.col("_g_src"))
     fields = _event_struct(r, n_pins=n_pins, n_users=n_users, start_ms=start_ms, days=days)
-    event_ms = F.lit(start_ms) + r.below("event_time", days * _MS_PER_DAY)
+    event_ms = F.lit(start_ms) + r.below("event_time", days * MS_PER_DAY)
 
     is_bad = r.uniform("bad") < bad_share
     kind = F.when(
@@ -341,7 +295,7 @@ def generate_raw_events(
         .alias("topic"),
         F.col("_g_event.user_id").alias("key"),
         value.alias("value"),
-        F.date_from_unix_date(F.floor(event_ms / _MS_PER_DAY).cast("int")).alias("event_date"),
+        F.date_from_unix_date(F.floor(event_ms / MS_PER_DAY).cast("int")).alias("event_date"),
     )
 
 
@@ -368,23 +322,23 @@ def generate_offline_tables(
     """
     from pyspark.sql import functions as F
 
-    start_ms = _epoch_ms(start)
-    pin = _Rand(seed, F.col("id"))
+    start_ms = epoch_ms(start)
+    pin = Rand(seed, F.col("id"))
     pins = spark.range(n_pins).select(
         F.format_string("p%08d", F.col("id")).alias("pin_id"),
         F.format_string("b%07d", pin.below("pin_board", _boards(n_pins))).alias("board_id"),
         pin.choice("pin_category", CATEGORIES).alias("category"),
         pin.choice("pin_language", LANGUAGES).alias("language"),
         F.timestamp_millis(
-            F.lit(start_ms) - 1 - pin.below("pin_created", _PIN_HISTORY_DAYS * _MS_PER_DAY)
+            F.lit(start_ms) - 1 - pin.below("pin_created", _PIN_HISTORY_DAYS * MS_PER_DAY)
         ).alias("created_at"),
     )
-    user = _Rand(seed, F.col("id"))
+    user = Rand(seed, F.col("id"))
     users = spark.range(n_users).select(
         F.format_string("u%07d", F.col("id")).alias("user_id"),
         user.choice("user_country", COUNTRIES).alias("country"),
         F.timestamp_millis(
-            F.lit(start_ms) - 1 - user.below("user_signup", _USER_HISTORY_DAYS * _MS_PER_DAY)
+            F.lit(start_ms) - 1 - user.below("user_signup", _USER_HISTORY_DAYS * MS_PER_DAY)
         ).alias("signup_time"),
     )
     return pins, users
@@ -415,84 +369,3 @@ def write_demo_data(
             writer = writer.partitionBy(*partition_by)
         writer.save(paths[name])
     return paths
-
-
-def produce_to_kafka(
-    df: DataFrame,
-    bootstrap_servers: str,
-    *,
-    batch: int = 10_000,
-    config: Mapping[str, Any] | None = None,
-    flush_timeout: float = 60.0,
-) -> int:
-    """Produce the rows of a raw-events frame (``topic``, ``key``, ``value``) to Kafka.
-
-    Rows stream to the driver partition by partition (``toLocalIterator``); the producer is
-    flushed every ``batch`` rows and at the end, and every delivery is checked.
-
-    Args:
-        df: a frame with ``topic``, ``key`` (may be null) and ``value`` string columns.
-        bootstrap_servers: ``host:port[,host:port]`` of the brokers.
-        batch: rows between flushes.
-        config: extra confluent-kafka producer settings (they override the defaults).
-        flush_timeout: seconds to wait for outstanding deliveries at each flush.
-
-    Returns:
-        The number of rows produced (all of them acknowledged by the broker).
-
-    Raises:
-        DemoDataError: ``KAFKA_DELIVERY_FAILED`` when the broker rejected or never
-            acknowledged some rows.
-    """
-    from confluent_kafka import KafkaError, Message, Producer
-
-    settings: dict[str, Any] = {
-        "bootstrap.servers": bootstrap_servers,
-        "acks": "all",
-        "enable.idempotence": True,
-        "linger.ms": 20,
-        "compression.type": "lz4",
-        # Errors only: librdkafka's warnings here are retries that resolve themselves (a new
-        # broker still loading its coordinator); failed deliveries are reported below.
-        "log_level": 3,
-    }
-    settings.update(config or {})
-    producer = Producer(settings)
-    failures: list[str] = []
-
-    def on_delivery(error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            failures.append(f"{message.topic()}: {error.str()}")
-
-    def fail_if_undelivered(remaining: int, produced: int) -> None:
-        if failures or remaining:
-            raise DemoDataError(
-                "KAFKA_DELIVERY_FAILED",
-                f"Kafka at {bootstrap_servers} did not acknowledge {len(failures) + remaining} "
-                f"of {produced} events ({remaining} still waiting after {flush_timeout}s). "
-                f"First errors: {failures[:3]}. Is the broker running "
-                "(`spark-enrich kafka status`) and does the topic accept writes?",
-                {
-                    "bootstrap_servers": bootstrap_servers,
-                    "failed": len(failures),
-                    "undelivered": remaining,
-                    "errors": failures[:3],
-                },
-            )
-
-    count = 0
-    for row in df.select("topic", "key", "value").toLocalIterator():
-        key = None if row["key"] is None else row["key"].encode()
-        value = None if row["value"] is None else row["value"].encode()
-        while True:
-            try:
-                producer.produce(row["topic"], value=value, key=key, on_delivery=on_delivery)
-                break
-            except BufferError:
-                producer.poll(0.1)  # the local queue is full: let deliveries drain
-        count += 1
-        producer.poll(0)
-        if count % batch == 0:
-            fail_if_undelivered(producer.flush(flush_timeout), count)
-    fail_if_undelivered(producer.flush(flush_timeout), count)
-    return count

@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -21,9 +20,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,110 +27,28 @@ from types import TracebackType
 
 from spark_enrich.env import check_java
 from spark_enrich.errors import BrokerError, EnvironmentProblem
+from spark_enrich.testing.kafka_files import cluster_id, forget_state, write_config
+from spark_enrich.testing.kafka_jars import (  # re-exported: their import path stays
+    KAFKA_VERSION,
+    MAVEN_CENTRAL,
+    Artifact,
+    cache_dir,
+    ensure_broker_jars,
+    pinned_artifacts,
+)
 
-KAFKA_VERSION = "4.1.1"
-MAVEN_CENTRAL = os.environ.get("SPARK_ENRICH_MAVEN_REPO", "https://repo1.maven.org/maven2")
-_LOCK_FILE = Path(__file__).with_name(f"kafka-{KAFKA_VERSION}.lock")
-
-
-def cache_dir() -> Path:
-    """Where downloaded broker jars live (``$SPARK_ENRICH_CACHE`` or the user cache directory)."""
-    override = os.environ.get("SPARK_ENRICH_CACHE")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("spark-enrich"))
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One pinned jar of the broker's runtime class path."""
-
-    group: str
-    name: str
-    version: str
-    sha256: str
-
-    @property
-    def file_name(self) -> str:
-        return f"{self.name}-{self.version}.jar"
-
-    def url(self, repository: str = MAVEN_CENTRAL) -> str:
-        path = self.group.replace(".", "/")
-        return f"{repository}/{path}/{self.name}/{self.version}/{self.file_name}"
-
-
-def pinned_artifacts(lock_file: Path = _LOCK_FILE) -> list[Artifact]:
-    """Read ``group:artifact:version sha256`` lines of the lock file."""
-    artifacts = []
-    for line in lock_file.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        coordinate, digest = line.split()
-        group, name, version = coordinate.split(":")
-        artifacts.append(Artifact(group, name, version, digest))
-    return artifacts
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def ensure_broker_jars(
-    target: Path | None = None, *, repository: str = MAVEN_CENTRAL, timeout: float = 60.0
-) -> list[Path]:
-    """Download the broker's jars once, verify their checksums, and return the class path.
-
-    Jars already in the cache with the right checksum are not downloaded again; a cached jar
-    with a wrong checksum is replaced. Downloads go to a temporary name and are renamed only
-    after verification, so an interrupted download never leaves a bad jar behind.
-
-    Raises:
-        BrokerError: ``DOWNLOAD_FAILED`` or ``CHECKSUM_MISMATCH``, naming the jar and the URL.
-    """
-    folder = target or cache_dir() / "kafka" / KAFKA_VERSION
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for artifact in pinned_artifacts():
-        path = folder / artifact.file_name
-        if not (path.is_file() and _sha256(path) == artifact.sha256):
-            _download(artifact, path, repository, timeout)
-        paths.append(path)
-    return paths
-
-
-def _download(artifact: Artifact, path: Path, repository: str, timeout: float) -> None:
-    url = artifact.url(repository)
-    partial = path.with_name(path.name + f".{os.getpid()}.part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, partial.open("wb") as out:
-            while block := response.read(1 << 20):
-                out.write(block)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        partial.unlink(missing_ok=True)
-        raise BrokerError(
-            "DOWNLOAD_FAILED",
-            f"Could not download the Kafka broker jar {artifact.file_name} from {url}: {exc}. "
-            "Check that this machine reaches Maven Central (or set SPARK_ENRICH_MAVEN_REPO to a "
-            f"mirror), or copy the jars into {path.parent}.",
-            {"url": url, "artifact": artifact.file_name, "cause": str(exc)},
-        ) from exc
-    found = _sha256(partial)
-    if found != artifact.sha256:
-        partial.unlink(missing_ok=True)
-        raise BrokerError(
-            "CHECKSUM_MISMATCH",
-            f"{url} has SHA-256 {found}, expected {artifact.sha256}; refusing to use it. "
-            "A proxy or mirror may have altered it.",
-            {"url": url, "found": found, "expected": artifact.sha256},
-        )
-    partial.replace(path)
+__all__ = [
+    "KAFKA_VERSION",
+    "MAVEN_CENTRAL",
+    "Artifact",
+    "BrokerState",
+    "LocalKafkaBroker",
+    "cache_dir",
+    "ensure_broker_jars",
+    "free_port",
+    "pinned_artifacts",
+    "running_broker",
+]
 
 
 def free_port() -> int:
@@ -246,7 +160,7 @@ class LocalKafkaBroker:
         folder = Path(data_dir or tempfile.mkdtemp(prefix="spark-enrich-kafka-"))
         folder.mkdir(parents=True, exist_ok=True)
         if reset:
-            _forget_state(folder)
+            forget_state(folder)
         ports_file = folder / "ports.json"
         previous = json.loads(ports_file.read_text()) if ports_file.is_file() else {}
         # A restarted broker comes back on its old ports so that clients find it again.
@@ -268,7 +182,7 @@ class LocalKafkaBroker:
                 "it, or start with --reset (reset=True: its topics and records are deleted).",
             )
         ports_file.write_text(json.dumps({"port": client_port, "controller_port": controller_port}))
-        props = _write_config(folder, client_port, controller_port)
+        props = write_config(folder, client_port, controller_port)
         log_file = folder / "broker.log"
         java_cmd = [
             str(java),
@@ -284,7 +198,7 @@ class LocalKafkaBroker:
         ]
         # An existing log directory is a restart: keep its topics and offsets (no format).
         if not (folder / "logs" / "meta.properties").is_file():
-            storage = ["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(props)]
+            storage = ["kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)]
             fmt = subprocess.run(
                 [*java_cmd, *storage], capture_output=True, text=True, timeout=120, check=False
             )
@@ -410,83 +324,6 @@ class LocalKafkaBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-_STATE = ("logs", "ports.json", "broker.json", "server.properties", "log4j2.properties")
-
-
-def _forget_state(folder: Path) -> None:
-    """Delete what a broker kept in ``folder`` (topics, records, cluster id, ports) and only
-    that: the folder may be one the user also keeps other files in."""
-    import shutil
-
-    for name in _STATE:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-
-
-def _cluster_id() -> str:
-    # Kafka wants a base64url 16-byte UUID without padding, as `kafka-storage random-uuid` prints.
-    # Like Kafka's own Uuid.randomUuid(), never one starting with "-": the storage tool's
-    # argument parser would read it as an option (1 start in 64 failed with FORMAT_FAILED).
-    import base64
-
-    while True:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not cluster_id.startswith("-"):
-            return cluster_id
-
-
-def _write_config(folder: Path, port: int, controller_port: int) -> Path:
-    props = folder / "server.properties"
-    props.write_text(
-        "\n".join(
-            [
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                f"log.dirs={folder / 'logs'}",
-                "num.partitions=1",
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "auto.create.topics.enable=true",
-                "log.retention.hours=-1",
-                # Keep the single-node broker light: it shares 2 cores with Spark in CI.
-                "num.network.threads=2",
-                "num.io.threads=2",
-                "background.threads=2",
-                "",
-            ]
-        )
-    )
-    (folder / "log4j2.properties").write_text(
-        "\n".join(
-            [
-                "rootLogger.level=WARN",
-                "rootLogger.appenderRef.stdout.ref=STDOUT",
-                "appender.stdout.type=Console",
-                "appender.stdout.name=STDOUT",
-                "appender.stdout.layout.type=PatternLayout",
-                "appender.stdout.layout.pattern=[%d] %p %m (%c)%n",
-                "logger.kafka.name=kafka",
-                "logger.kafka.level=INFO",
-                "",
-            ]
-        )
-    )
-    return props
 
 
 @contextlib.contextmanager
