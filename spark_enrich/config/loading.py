@@ -117,6 +117,13 @@ def _without_faulty_keys(section: Any, errors: list[ErrorDetails], annotation: A
     return repaired
 
 
+def _translated(errors: list[InitErrorDetails], doc: Document) -> list[Problem]:
+    if not errors:
+        return []
+    exc = ValidationError.from_exception_data(PipelineConfig.__name__, errors)
+    return problems_from_validation_error(exc, doc, PipelineConfig)
+
+
 def _validate(
     data: Any, doc: Document, registry: ExecutorRegistry | None, base_dir: str | None
 ) -> tuple[PipelineConfig | None, Sections | None, list[Problem]]:
@@ -133,9 +140,7 @@ def _validate(
         if not isinstance(data, Mapping):
             return None, None, problems
         sections, hidden = _valid_sections(data, valid, exc, context)
-        if hidden:
-            errors = ValidationError.from_exception_data(PipelineConfig.__name__, hidden)
-            problems += problems_from_validation_error(errors, doc, PipelineConfig)
+        problems += _translated(hidden, doc)
         return None, sections, problems + check_sections(sections, doc, _registry(registry))
     sections = Sections.of(config)
     problems = check_sections(sections, doc, _registry(registry))
@@ -163,7 +168,10 @@ def validate_pipeline(
     """
     if isinstance(config, PipelineConfig):
         doc = _document_of(config)
-        return check_sections(Sections.of(config), doc, _registry(registry))
+        # A model built without validation (model_copy(update=...)) skipped its checks.
+        own = [e for name in SECTIONS for e in section_faults(name, getattr(config, name), (name,))]
+        problems = _translated(own, doc)
+        return problems + check_sections(Sections.of(config), doc, _registry(registry))
     doc = Document(data=config, file=None)
     return _validate(dict(config), doc, registry, None)[2]
 

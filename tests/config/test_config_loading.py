@@ -427,6 +427,15 @@ def test_a_sections_own_rules_are_checked_by_its_model(registry: ExecutorRegistr
     assert problems[1].message == "source name 'archive' is already used by sources[0]"
 
 
+def test_a_model_copied_without_validation_is_still_checked(registry: ExecutorRegistry) -> None:
+    config = PipelineConfig.model_validate(_base_dict())
+    sink = config.sink.model_copy(update={"properties": {"Owner": "me"}})
+    problems = validate_pipeline(config.model_copy(update={"sink": sink}), registry=registry)
+    assert [(p.code, p.path) for p in problems] == [
+        ("RESERVED_TABLE_PROPERTY", "sink.properties.Owner")
+    ]
+
+
 def test_a_check_quoting_braces_is_reported_as_written(registry: ExecutorRegistry) -> None:
     data = _base_dict()
     sources = data["sources"]
