@@ -14,6 +14,7 @@ from spark_enrich.config.models.output import (
     OutputContract,
     SequenceSpec,
     Sink,
+    SinkMode,
 )
 from spark_enrich.config.models.pipeline import PipelineConfig
 from spark_enrich.config.models.runtime import (
@@ -37,9 +38,17 @@ from spark_enrich.config.models.sections import (
     ServiceEnrichment,
     TableEnrichment,
 )
-from spark_enrich.config.models.sources import DeltaSource, FilesSource, KafkaSource, Source
+from spark_enrich.config.models.sources import (
+    AnySource,
+    DeltaSource,
+    FilesSource,
+    KafkaSource,
+    Source,
+    TableSource,
+)
 
 __all__ = [
+    "AnySource",
     "AsOf",
     "AvailableNowTrigger",
     "BatchRuntime",
@@ -65,8 +74,10 @@ __all__ = [
     "SequenceSpec",
     "ServiceEnrichment",
     "Sink",
+    "SinkMode",
     "Source",
     "StreamRuntime",
     "TableEnrichment",
+    "TableSource",
     "Trigger",
 ]

@@ -38,6 +38,10 @@ _RESERVED_TABLE_PROPERTIES = frozenset(
 )
 
 
+SinkMode = Literal["append", "merge", "sequence"]
+"""How the sink writes: append, merge on the output key, or fold into sequences."""
+
+
 class OutputColumn(ConfigModel):
     """One column of the output contract."""
 
@@ -175,7 +179,7 @@ class Sink(ConfigModel):
     table: str | None = Field(
         default=None, min_length=1, description="Catalog name of the table (or `path`)."
     )
-    mode: Literal["append", "merge", "sequence"] = Field(
+    mode: SinkMode = Field(
         default="merge",
         description="`merge` on the output key (idempotent), `append`, or `sequence`: one row "
         "per group holding its last events (see `sequence`).",

@@ -26,7 +26,7 @@ from spark_enrich.config.models.sections import (
     ServiceEnrichment,
     TableEnrichment,
 )
-from spark_enrich.config.models.sources import DeltaSource, FilesSource, KafkaSource, Source
+from spark_enrich.config.models.sources import AnySource, Source
 from spark_enrich.config.problems import Loc
 from spark_enrich.config.types import Name
 
@@ -112,7 +112,7 @@ class PipelineConfig(ConfigModel):
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
-    def source(self, name: str) -> KafkaSource | DeltaSource | FilesSource:
+    def source(self, name: str) -> AnySource:
         """The source called ``name``.
 
         Raises:
@@ -154,7 +154,7 @@ def section_faults(name: str, value: object, at: Loc = ()) -> list[InitErrorDeta
     return errors
 
 
-_T = TypeVar("_T", KafkaSource | DeltaSource | FilesSource, TableEnrichment, ServiceEnrichment)
+_T = TypeVar("_T", AnySource, TableEnrichment, ServiceEnrichment)
 
 
 def _find(items: list[_T], name: str, what: str) -> _T:

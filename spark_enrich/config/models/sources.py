@@ -228,4 +228,9 @@ def _key_not_payload(faults: Faults, payload: str | None, key: str | None) -> No
         )
 
 
-Source = Annotated[KafkaSource | DeltaSource | FilesSource, Field(discriminator="kind")]
+AnySource = KafkaSource | DeltaSource | FilesSource
+"""Any source model: the type the engine takes (dispatch on the class, not on ``kind``)."""
+TableSource = DeltaSource | FilesSource
+"""The sources that read rows of a table or of files (payload and key columns)."""
+Source = Annotated[AnySource, Field(discriminator="kind")]
+"""A source as the YAML holds it: one of :data:`AnySource`, chosen by its ``kind``."""
