@@ -101,22 +101,8 @@ class _Rules:
                 continue
             spec = self.registry.get(config.name).spec
             self.params(config, spec.params_model, loc)
-            for kind, declared, needed in (
-                ("table", tables, spec.tables),
-                ("service", services, spec.services),
-            ):
-                for name in needed:
-                    if declared is not None and name not in declared:
-                        section = "tables" if kind == "table" else "services"
-                        self.add(
-                            f"UNDECLARED_{kind.upper()}",
-                            f"executor {config.name!r} uses {kind} {name!r}, which "
-                            f"enrichments.{section} does not declare",
-                            (*loc, "name"),
-                            name,
-                            "declared: " + (", ".join(sorted(declared)) or "none"),
-                            f"enrichments: {{{section}: [{{name: {name}, ...}}]}}",
-                        )
+            self.enrichments_used(config.name, loc, "table", tables, spec.tables)
+            self.enrichments_used(config.name, loc, "service", services, spec.services)
             for event_type in spec.event_types:
                 handlers[event_type].append((i, config))
             for j, shared in enumerate(config.shared_event_types):
@@ -128,6 +114,27 @@ class _Rules:
                         shared,
                         "one of: " + ", ".join(spec.event_types),
                     )
+        self.event_type_conflicts(handlers)
+
+    def enrichments_used(
+        self, executor: str, loc: Loc, kind: str, declared: set[str] | None, needed: Sequence[str]
+    ) -> None:
+        """Each table (or service) the executor uses is declared in ``enrichments``."""
+        section = "tables" if kind == "table" else "services"
+        for name in needed:
+            if declared is not None and name not in declared:
+                self.add(
+                    f"UNDECLARED_{kind.upper()}",
+                    f"executor {executor!r} uses {kind} {name!r}, which "
+                    f"enrichments.{section} does not declare",
+                    (*loc, "name"),
+                    name,
+                    "declared: " + (", ".join(sorted(declared)) or "none"),
+                    f"enrichments: {{{section}: [{{name: {name}, ...}}]}}",
+                )
+
+    def event_type_conflicts(self, handlers: dict[str, list[tuple[int, ExecutorConfig]]]) -> None:
+        """An event type handled by several executors is declared shared by each of them."""
         for event_type, owners in handlers.items():
             if len(owners) < 2:
                 continue

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from spark_enrich.config.document import Document
 from spark_enrich.config.problems import (
@@ -185,103 +186,84 @@ def problems_from_validation_error(
         root: the model (or type) that was validated.
         prefix: where that data sits in the document (``("executors", 0, "params")``).
     """
-    problems: list[Problem] = []
     # Unknown keys per mapping: past MAX_LISTED of them the mapping is no typo, and the
     # suggestion (difflib against every valid key) is not worth its cost.
     unknown_in: Counter[Loc] = Counter()
-    for error in exc.errors(include_url=False):
-        etype = error["type"]
-        ctx = error.get("ctx") or {}
-        rel, _ = walk(root, tuple(error["loc"]))
-        loc = (*prefix, *rel)
-        found = _show(error.get("input"))
-        example = ctx.get("example")
-        if etype in CODES and "found_text" in ctx:  # a single-section check's problem, as written
-            problems.append(
-                doc.problem(
-                    etype,
-                    ctx["message"],
-                    loc,
-                    ctx["found_text"],
-                    ctx["allowed"],
-                    ctx.get("example"),
-                    key=bool(ctx["key"]),
-                )
-            )
-            continue
-        msg = _cut_values(error["msg"], ctx)
-        if etype in CODES:
-            code = etype
-            allowed = str(ctx.get("allowed", ""))
-        elif etype in ("dict_type", "model_type", "model_attributes_type"):
-            code = "WRONG_TYPE"
-            allowed = "a mapping"
-            msg = f"expected a mapping (key: value), found {found}"
-        elif etype in _TYPE_ERRORS:
-            code = "WRONG_TYPE"
-            allowed = msg.removeprefix("Input should be ").split(",")[0]
-            allowed = allowed.removeprefix("a valid ").removeprefix("an instance of ")
-            if not allowed.startswith(("a ", "an ")):
-                allowed = ("an " if allowed[:1] in "aeiou" else "a ") + allowed
-            msg = f"expected {allowed}, found {found}"
-        elif etype in _RANGE_ERRORS:
-            code = "OUT_OF_RANGE"
-            allowed = msg.removeprefix("Input should be ")
-            msg = f"{found} is out of range: must be {allowed}"
+    return [
+        _problem(error, doc, root, prefix, unknown_in) for error in exc.errors(include_url=False)
+    ]
+
+
+def _problem(
+    error: ErrorDetails, doc: Document, root: Any, prefix: Loc, unknown_in: Counter[Loc]
+) -> Problem:
+    etype = error["type"]
+    ctx = error.get("ctx") or {}
+    rel, _ = walk(root, tuple(error["loc"]))
+    loc = (*prefix, *rel)
+    if etype in CODES and "found_text" in ctx:  # a section check's problem, as written
+        return doc.problem(
+            etype, ctx["message"], loc, ctx["found_text"], ctx["allowed"], ctx.get("example"),
+            key=bool(ctx["key"]),
+        )  # fmt: skip
+    found = _show(error.get("input"))
+    code, allowed, msg = _classified(etype, _cut_values(error["msg"], ctx), ctx, found)
+    if code == "MISSING_REQUIRED":
+        _, field_type = walk(root, tuple(error["loc"]))
+        allowed = _type_name(field_type) if field_type is not None else "a value"
+        missing = doc.problem(code, f"required key `{rel[-1]}` is missing", loc, "nothing", allowed)
+        # Point at the mapping that lacks the key (its own key, like `decoding:`).
+        where = doc.position(loc[:-1], key=True) if loc[:-1] else missing
+        return replace(missing, line=where.line, column=where.column, file=where.file)
+    if code == "UNKNOWN_KEY":
+        _, parent_type = walk(root, tuple(error["loc"])[:-1])
+        valid = (
+            sorted(parent_type.model_fields)
+            if isinstance(parent_type, type) and issubclass(parent_type, BaseModel)
+            else []
+        )
+        key = str(rel[-1])
+        unknown_in[loc[:-1]] += 1
+        close = close_match(key, valid) if unknown_in[loc[:-1]] <= MAX_LISTED else None
+        hint = f"; did you mean `{close}`?" if close else ""
+        allowed = "one of: " + ", ".join(valid) if valid else "no other keys"
+        message = f"unknown key `{shorten(key)}`{hint}"
+        return doc.problem(code, message, loc, shorten(key), allowed, close, key=True)
+    if code in ("UNKNOWN_KIND", "MISSING_KIND"):
+        _, union = walk(root, tuple(error["loc"]))
+        allowed = ", ".join(str(_tag_of(m)) for m in _union_members(union))
+        if code == "UNKNOWN_KIND":
+            value = error.get("input")
+            found = _show(value.get("kind") if isinstance(value, dict) else value)
+            msg = f"unknown kind {found}; allowed: {allowed}"
+            loc = (*loc, "kind")
         else:
-            code = _CODE_BY_TYPE.get(etype, "BAD_VALUE")
-            allowed = msg.removeprefix("Input should be ")
-        if code == "MISSING_REQUIRED":
-            _, field_type = walk(root, tuple(error["loc"]))
-            allowed = _type_name(field_type) if field_type is not None else "a value"
-            missing = doc.problem(
-                code, f"required key `{rel[-1]}` is missing", loc, "nothing", allowed
-            )
-            # Point at the mapping that lacks the key (its own key, like `decoding:`).
-            where = doc.position(loc[:-1], key=True) if loc[:-1] else missing
-            problems.append(replace(missing, line=where.line, column=where.column, file=where.file))
-            continue
-        if code == "UNKNOWN_KEY":
-            _, parent_type = walk(root, tuple(error["loc"])[:-1])
-            valid = (
-                sorted(parent_type.model_fields)
-                if isinstance(parent_type, type) and issubclass(parent_type, BaseModel)
-                else []
-            )
-            key = str(rel[-1])
-            unknown_in[loc[:-1]] += 1
-            close = close_match(key, valid) if unknown_in[loc[:-1]] <= MAX_LISTED else None
-            hint = f"; did you mean `{close}`?" if close else ""
-            problems.append(
-                doc.problem(
-                    code,
-                    f"unknown key `{shorten(key)}`{hint}",
-                    loc,
-                    shorten(key),
-                    "one of: " + ", ".join(valid) if valid else "no other keys",
-                    close,
-                    key=True,
-                )
-            )
-            continue
-        if code in ("UNKNOWN_KIND", "MISSING_KIND"):
-            _, union = walk(root, tuple(error["loc"]))
-            allowed = ", ".join(str(_tag_of(m)) for m in _union_members(union))
-            if code == "UNKNOWN_KIND":
-                value = error.get("input")
-                found = _show(value.get("kind") if isinstance(value, dict) else value)
-                msg = f"unknown kind {found}; allowed: {allowed}"
-                loc = (*loc, "kind")
-            else:
-                msg = f"`kind` is missing; give one of: {allowed}"
-        elif code == "NOT_ALLOWED":
-            allowed = str(ctx.get("expected", allowed)).replace("'", "")
-            msg = f"{found} is not allowed; use one of: {allowed}"
-        elif code == "TOO_SHORT":
-            least = ctx.get("min_length", 1)
-            allowed = f"at least {least} item{'s' if least != 1 else ''}"
-            msg = "must not be empty" if least == 1 else f"needs {allowed}"
-        elif code == "BAD_VALUE" and etype == "value_error":
-            msg = msg.removeprefix("Value error, ")
-        problems.append(doc.problem(code, msg, loc, found, allowed, example))
-    return problems
+            msg = f"`kind` is missing; give one of: {allowed}"
+    elif code == "NOT_ALLOWED":
+        allowed = str(ctx.get("expected", allowed)).replace("'", "")
+        msg = f"{found} is not allowed; use one of: {allowed}"
+    elif code == "TOO_SHORT":
+        least = ctx.get("min_length", 1)
+        allowed = f"at least {least} item{'s' if least != 1 else ''}"
+        msg = "must not be empty" if least == 1 else f"needs {allowed}"
+    elif code == "BAD_VALUE" and etype == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    return doc.problem(code, msg, loc, found, allowed, ctx.get("example"))
+
+
+def _classified(etype: str, msg: str, ctx: dict[str, Any], found: str) -> tuple[str, str, str]:
+    """(code, allowed, message) of a pydantic error type."""
+    if etype in CODES:
+        return etype, str(ctx.get("allowed", "")), msg
+    if etype in ("dict_type", "model_type", "model_attributes_type"):
+        return "WRONG_TYPE", "a mapping", f"expected a mapping (key: value), found {found}"
+    if etype in _TYPE_ERRORS:
+        allowed = msg.removeprefix("Input should be ").split(",")[0]
+        allowed = allowed.removeprefix("a valid ").removeprefix("an instance of ")
+        if not allowed.startswith(("a ", "an ")):
+            allowed = ("an " if allowed[:1] in "aeiou" else "a ") + allowed
+        return "WRONG_TYPE", allowed, f"expected {allowed}, found {found}"
+    if etype in _RANGE_ERRORS:
+        allowed = msg.removeprefix("Input should be ")
+        return "OUT_OF_RANGE", allowed, f"{found} is out of range: must be {allowed}"
+    return _CODE_BY_TYPE.get(etype, "BAD_VALUE"), msg.removeprefix("Input should be "), msg
