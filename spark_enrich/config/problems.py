@@ -60,6 +60,7 @@ CODES: dict[str, str] = {
     "BAD_VALUE": "A value is malformed.",
     "BAD_DURATION": "A duration is not like `500ms`, `10s`, `5m`, `2h` or `1d`.",
     "BAD_DDL": "A Spark DDL type or column list does not parse.",
+    "UNSUPPORTED_TYPE": "A Spark type that parses, but cannot go where it is written.",
     "BAD_URL": "A service URL is not an absolute http(s) URL.",
     "BAD_DATETIME_PATTERN": "An event-time format is not a valid Spark datetime pattern.",
     "BAD_TIMESTAMP": "An instant is not an ISO-8601 date or date-time.",

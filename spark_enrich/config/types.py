@@ -22,7 +22,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from spark_enrich.config.ddl import DDLError, parse_schema, parse_type
+# The DDL value types live with the DDL parser; re-exported where the models import them.
+from spark_enrich.config.ddl_usage import DDLSchemaStr as DDLSchemaStr
+from spark_enrich.config.ddl_usage import DDLTypeStr as DDLTypeStr
 
 NAME_PATTERN = r"^[a-z0-9_-]+$"
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -228,50 +230,6 @@ def resolve_path(value: str, info: ValidationInfo) -> str:
 
 PathStr = Annotated[str, AfterValidator(resolve_path)]
 """A path or URI; relative local paths are resolved against the YAML file's folder."""
-
-
-def _ddl_type(value: str) -> str:
-    try:
-        parse_type(value)
-    except DDLError as exc:
-        raise PydanticCustomError(
-            "BAD_DDL",
-            "{reason} at character {position} of the type",
-            {
-                "reason": exc.reason,
-                "position": exc.position + 1,
-                "value": value,
-                "allowed": "a Spark DDL type: string, int, bigint, double, boolean, date, "
-                "timestamp, decimal(p,s), array<T>, map<K,V>, struct<name: T, ...>",
-                "example": "array<string>",
-            },
-        ) from None
-    return value
-
-
-def _ddl_schema(value: str) -> str:
-    try:
-        parse_schema(value)
-    except DDLError as exc:
-        raise PydanticCustomError(
-            "BAD_DDL",
-            "{reason} at character {position} of the schema",
-            {
-                "reason": exc.reason,
-                "position": exc.position + 1,
-                "value": value,
-                "allowed": "a Spark DDL column list: name TYPE [NOT NULL], ...",
-                "example": "event_id STRING NOT NULL, dwell_ms BIGINT",
-            },
-        ) from None
-    return value
-
-
-DDLTypeStr = Annotated[str, AfterValidator(_ddl_type)]
-"""A Spark DDL data type such as ``array<string>``."""
-
-DDLSchemaStr = Annotated[str, AfterValidator(_ddl_schema)]
-"""A Spark DDL column list such as ``id STRING NOT NULL, n INT``."""
 
 
 def _scalar_to_str(value: Any) -> Any:

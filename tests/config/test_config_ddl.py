@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
 from spark_enrich.config.ddl import (
     ArrayType,
@@ -14,7 +15,9 @@ from spark_enrich.config.ddl import (
     StructType,
     parse_schema,
     parse_type,
+    read_ddl,
 )
+from spark_enrich.config.ddl_usage import DDLSchemaStr, DDLTypeStr
 
 
 @pytest.mark.parametrize(
@@ -22,7 +25,7 @@ from spark_enrich.config.ddl import (
     [
         ("STRING", "string"),
         ("string", "string"),
-        ("varchar(10)", "string"),
+        ("varchar(10)", "varchar(10)"),  # Spark 4.2 keeps VarcharType(10)
         ("INT", "int"),
         ("INTEGER", "int"),
         ("BIGINT", "bigint"),
@@ -116,3 +119,49 @@ def test_schema_errors(ddl: str, reason: str) -> None:
     with pytest.raises(DDLError) as info:
         parse_schema(ddl)
     assert info.value.reason == reason
+
+
+@pytest.mark.parametrize("ddl", ["varchar", "char", "timestamp(3)", "int(10)", "a int NULL"])
+def test_what_spark_rejects_is_rejected(ddl: str) -> None:
+    # The old parser read `varchar` and `char` without a length as string; Spark 4.2 refuses.
+    with pytest.raises(DDLError):
+        read_ddl(ddl)
+
+
+@pytest.mark.parametrize(
+    ("ddl", "reason"),
+    [
+        ("interval day", "interval day is an interval type: a Delta table cannot store intervals"),
+        ("array<interval year to month>", "interval year to month is an interval type"),
+        ("void", "void (NullType) columns cannot be written to a Delta table"),
+        ("time(3)", "time(3): Spark 4.2 cannot cast to or store TIME values yet"),
+        ("string collate UTF8_LCASE", "delta-spark 4.4 does not store collated strings"),
+        ("struct<g: geometry(4326)>", "geospatial"),
+        ("decimal(0)", "decimal precision 0 is not in 1..38"),
+    ],
+)
+def test_output_columns_refuse_types_spark_parses_but_delta_cannot_store(
+    ddl: str, reason: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        TypeAdapter(DDLTypeStr).validate_python(ddl)
+    (error,) = info.value.errors()
+    assert error["type"] == "UNSUPPORTED_TYPE"
+    assert reason in error["msg"]
+
+
+@pytest.mark.parametrize("ddl", ["varchar(10)", "char(3)", "variant", "timestamp_ltz"])
+def test_output_columns_take_the_types_delta_stores(ddl: str) -> None:
+    assert TypeAdapter(DDLTypeStr).validate_python(ddl) == ddl
+
+
+def test_schemas_refuse_what_from_json_cannot_read_and_take_the_rest() -> None:
+    with pytest.raises(ValidationError) as info:
+        TypeAdapter(DDLSchemaStr).validate_python("id STRING, code CHAR(3)")
+    assert info.value.errors()[0]["type"] == "UNSUPPORTED_TYPE"
+    assert "from_json cannot read char/varchar" in info.value.errors()[0]["msg"]
+    for legacy in ("id: string, n: int", "struct<id: string, n: int>", "id string, v variant"):
+        assert TypeAdapter(DDLSchemaStr).validate_python(legacy) == legacy
+    with pytest.raises(ValidationError) as info:
+        TypeAdapter(DDLSchemaStr).validate_python("int")
+    assert info.value.errors()[0]["type"] == "BAD_DDL"
