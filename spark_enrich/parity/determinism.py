@@ -16,11 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from spark_enrich.columns import META
-from spark_enrich.materialize import materialize
+from spark_enrich.materialize import materialize, release
 from spark_enrich.parity.diff import diff_frames
 from spark_enrich.parity.report import DiffReport
 
@@ -53,7 +52,7 @@ class Arrangement:
 ARRANGEMENTS = (
     Arrangement("reversed row order, 1 s later", descending=True, later=True),
     Arrangement("3 partitions, hashed order", partitions=3),
-    Arrangement("micro-batches of 1, 2, 5, 13, 34... rows", batches=True),
+    Arrangement("micro-batches of 1, 3, 8, 21, 55... rows", batches=True),
 )
 BASELINE = Arrangement("1 partition, rows in order")
 
@@ -150,15 +149,14 @@ class DeterminismReport:
 
 
 def numbered(sample: DataFrame) -> DataFrame:
-    """The sample, materialised once, with ``_se_meta.row_id`` numbered 0..n-1 (by a hash of
-    each row, so the numbering does not depend on how the sample was read)."""
-    order = F.xxhash64(*(F.col(f"`{c}`") for c in sample.columns if c != META))
-    with_row = sample.withColumn(ROW, F.row_number().over(Window.orderBy(order)) - 1)
+    """The sample, materialised once, with a ``_se_meta.row_id`` per row that stays the same
+    in every arrangement (it is stored, not computed again)."""
+    row_id = F.monotonically_increasing_id()
     if META in sample.columns:
-        meta = F.col(META).withField("row_id", F.col(ROW))
+        meta = F.col(META).withField("row_id", row_id)
     else:
-        meta = F.struct(F.col(ROW).alias("row_id"))
-    return materialize(with_row.withColumn(META, meta).drop(ROW))
+        meta = F.struct(row_id.alias("row_id"))
+    return materialize(sample.withColumn(META, meta))
 
 
 def _arranged(sample: DataFrame, arrangement: Arrangement) -> DataFrame:
@@ -170,28 +168,34 @@ def _arranged(sample: DataFrame, arrangement: Arrangement) -> DataFrame:
     return spread.sortWithinPartitions(F.xxhash64(row))
 
 
-def _batch_bounds(rows: int) -> list[tuple[int, int]]:
-    """Consecutive ranges of sizes 1, 2, 5, 13, 34... (every other Fibonacci number)."""
-    bounds, start, a, b = [], 0, 1, 2
-    while start < rows:
-        bounds.append((start, min(rows, start + a)))
-        start, a, b = start + a, a + b, a + 2 * b
+def _batch_bounds(ids: list[int]) -> list[tuple[int, int]]:
+    """The sorted row ids in consecutive runs of 1, 3, 8, 21, 55... (every other Fibonacci
+    number), as inclusive ``(first id, last id)`` ranges."""
+    bounds, start, size, after = [], 0, 1, 2
+    while start < len(ids):
+        end = min(len(ids), start + size)
+        bounds.append((ids[start], ids[end - 1]))
+        start, size, after = end, size + after, size + 2 * after
     return bounds
 
 
-def _output(run: Run, rows: DataFrame) -> DataFrame:
+def _output(run: Run, rows: DataFrame, kept: list[DataFrame]) -> DataFrame:
     out = run(rows)
     columns = [F.col(f"`{c}`") for c in out.columns if c != META]
-    return materialize(out.select(F.col(f"{META}.row_id").alias(ROW), *columns))
+    stored = materialize(out.select(F.col(f"{META}.row_id").alias(ROW), *columns))
+    kept.append(stored)
+    return stored
 
 
-def _run(run: Run, sample: DataFrame, arrangement: Arrangement) -> DataFrame:
+def _run(run: Run, sample: DataFrame, arrangement: Arrangement, kept: list[DataFrame]) -> DataFrame:
     if not arrangement.batches:
-        return _output(run, _arranged(sample, arrangement))
+        return _output(run, _arranged(sample, arrangement), kept)
     row = F.col(f"{META}.row_id")
+    # A sample's row ids (not its rows) come to the driver, to cut it into batches.
+    ids = sorted(r[0] for r in sample.select(row).collect())
     parts = [
-        _output(run, sample.where((row >= lo) & (row < hi)).repartition(1))
-        for lo, hi in _batch_bounds(sample.count())
+        _output(run, sample.where(row.between(lo, hi)).repartition(1), kept)
+        for lo, hi in _batch_bounds(ids)
     ]
     result = parts[0]
     for part in parts[1:]:
@@ -221,19 +225,26 @@ def check_determinism(
         The report: deterministic, or every differing column with example rows.
     """
     rows = numbered(sample)
-    started = time.monotonic()
-    baseline = _run(run, rows, BASELINE)
-    drifts = []
-    for arrangement in arrangements:
-        if arrangement.later:
-            # The clock is read once per query; a second query a second later sees another.
-            time.sleep(max(0.0, started + LATER_SECONDS - time.monotonic()))
-        report = diff_frames(baseline, _run(run, rows, arrangement), [ROW], metadata=True)
-        # Keys output twice in both (an executor multiplying rows) are not a drift here.
-        changed = report.differing or report.only_left or report.only_right or report.schema
-        if changed or report.duplicated_left != report.duplicated_right:
-            drifts.append(Drift(arrangement.name, report))
-    return DeterminismReport(executor, version, rows.count(), baseline.count(), tuple(drifts))
+    # Every stored output is freed at the end: a check of many executors must not fill memory.
+    kept: list[DataFrame] = [rows]
+    try:
+        started = time.monotonic()
+        baseline = _run(run, rows, BASELINE, kept)
+        drifts = []
+        for arrangement in arrangements:
+            if arrangement.later:
+                # The clock is read once per query; a second query a second later sees another.
+                time.sleep(max(0.0, started + LATER_SECONDS - time.monotonic()))
+            other = _run(run, rows, arrangement, kept)
+            report = diff_frames(baseline, other, [ROW], metadata=True)
+            # Keys output twice in both (an executor multiplying rows) are not a drift here.
+            changed = report.differing or report.only_left or report.only_right or report.schema
+            if changed or report.duplicated_left != report.duplicated_right:
+                drifts.append(Drift(arrangement.name, report))
+        return DeterminismReport(executor, version, rows.count(), baseline.count(), tuple(drifts))
+    finally:
+        for frame in kept:
+            release(frame)
 
 
 def check_pipeline(
@@ -251,7 +262,6 @@ def check_pipeline(
         KeyError: a named executor is not in the pipeline.
     """
     from spark_enrich.columns import ERROR
-    from spark_enrich.materialize import release
 
     known = [b.name for b in pipeline.plan.executors]
     unknown = [name for name in executors if name not in known]

@@ -118,7 +118,7 @@ def test_dice_is_caught_on_both_random_columns(sample: DataFrame) -> None:
 
 def test_batch_dependence_is_caught_only_where_batches_differ(sample: DataFrame) -> None:
     report = check_executor(BatchShare, sample)
-    assert [d.arrangement for d in report.drifts] == ["micro-batches of 1, 2, 5, 13, 34... rows"]
+    assert [d.arrangement for d in report.drifts] == ["micro-batches of 1, 3, 8, 21, 55... rows"]
     assert report.drifts[0].report.fields["batch_events"].count == 60
 
 
@@ -134,7 +134,7 @@ class NthEvent(Executor):
 def test_an_ordered_window_over_the_batch_is_caught(sample: DataFrame) -> None:
     report = check_executor(NthEvent, sample)
     assert [(d.arrangement, d.columns) for d in report.drifts] == [
-        ("micro-batches of 1, 2, 5, 13, 34... rows", ["nth_of_user"])
+        ("micro-batches of 1, 3, 8, 21, 55... rows", ["nth_of_user"])
     ]
 
 
