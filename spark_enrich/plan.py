@@ -96,7 +96,7 @@ class CompiledPipeline:
 
 
 def compile_source(
-    config: models.KafkaSource | models.DeltaSource | models.FilesSource,
+    config: models.AnySource,
     *,
     default_date_column: str | None = None,
 ) -> Source:
