@@ -306,6 +306,8 @@ def _write(
             plan.name,
             txn,
         )
+        # Its store write may have failed after the commit: the store catches up.
+        sink.publish_online(spark, output)
         return
     if report.dead_lettered or retry:
         _write_dead_letters(plan, report, dead, metadata, txn=txn, retry=retry, policy=policy)

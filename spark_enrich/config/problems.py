@@ -68,6 +68,8 @@ CODES: dict[str, str] = {
     "PATH_XOR_TABLE": "Exactly one of `path` and `table` must be given.",
     "TOPICS_XOR_PATTERN": "Exactly one of `topics` and `pattern` must be given.",
     "SEQUENCE_MODE": "`sink.sequence` is given without `mode: sequence`, or the mode without it.",
+    "ONLINE_NEEDS_SEQUENCE": "`sink.online` is given with a mode other than `sequence`.",
+    "BAD_STORE_URL": "An online store URL is not a redis://, rediss:// or unix:// URL.",
     # cross-field rules
     "UNKNOWN_EXECUTOR": "An executor name is not in the executor registry.",
     "REGISTRY_ERROR": "The executor registry could not be loaded.",

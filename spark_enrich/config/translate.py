@@ -206,7 +206,8 @@ def _problem(
             etype, ctx["message"], loc, ctx["found_text"], ctx["allowed"], ctx.get("example"),
             key=bool(ctx["key"]),
         )  # fmt: skip
-    found = _show(error.get("input"))
+    # A value that may hold a secret (a store URL's password) is shown as its ctx gives it.
+    found = _show(ctx["shown"] if "shown" in ctx else error.get("input"))
     code, allowed, msg = _classified(etype, _cut_values(error["msg"], ctx), ctx, found)
     if code == "MISSING_REQUIRED":
         _, field_type = walk(root, tuple(error["loc"]))

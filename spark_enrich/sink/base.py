@@ -87,6 +87,12 @@ class DeltaSink(ABC):
         it)."""
         return self.table.committed_txn_version(spark, txn.app_id) >= txn.version
 
+    def publish_online(self, spark: SparkSession, rows: DataFrame | None) -> None:
+        """Copy what ``rows`` changed to the online store: nothing, unless the strategy keeps
+        one (:class:`~spark_enrich.sink.SequenceSink` with ``sink.online``). Also called for a
+        batch whose Delta commit happened before (a replay), whose store write may not have."""
+        return None
+
     def insert_only(self) -> DeltaSink:
         """This sink writing only keys it does not hold yet (a dead-letter replay)."""
         return self

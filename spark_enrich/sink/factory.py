@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from spark_enrich.conform import contract_from_config
+from spark_enrich.online.publish import OnlineSequences
 from spark_enrich.sequence import SequenceFold
 from spark_enrich.sink.append import AppendSink
 from spark_enrich.sink.base import DeltaSink
@@ -45,4 +46,9 @@ def make_sink(config: PipelineConfig) -> DeltaSink:
                 column=spec.column,
                 key=tuple(config.output.key),
             )
-            return SequenceSink(table, contract, partition_by, properties, fold=fold)
+            online = (
+                OnlineSequences.from_config(section.online, spec.group_by, spec.column)
+                if section.online is not None
+                else None
+            )
+            return SequenceSink(table, contract, partition_by, properties, fold=fold, online=online)

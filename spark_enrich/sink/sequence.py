@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from spark_enrich.delta_commit import Txn
+from spark_enrich.online.publish import OnlineSequences
 from spark_enrich.sequence import SequenceFold
 from spark_enrich.sink.base import DateRange, DeltaSink
 
@@ -22,6 +23,7 @@ class SequenceSink(DeltaSink):
     """Folds rows into per-group sequences; :meth:`write` returns the sequences written."""
 
     fold: SequenceFold
+    online: OnlineSequences | None = None
 
     def schema(self) -> StructType:
         """One row per group: group columns, the events array and ``_updated_at``."""
@@ -47,7 +49,7 @@ class SequenceSink(DeltaSink):
         user_metadata: str,
         replace: DateRange | None,
     ) -> int:
-        return self.fold.write(
+        written = self.fold.write(
             spark,
             rows,
             self.table,
@@ -55,3 +57,11 @@ class SequenceSink(DeltaSink):
             txn=txn,
             user_metadata=user_metadata,
         )
+        self.publish_online(spark, rows)
+        return written
+
+    def publish_online(self, spark: SparkSession, rows: DataFrame | None) -> None:
+        """Copy the sequences of the groups in ``rows``, as the table holds them now, to the
+        online store (``sink.online``), if there is one."""
+        if self.online is not None and rows is not None:
+            self.online.publish(spark, self.table, groups=rows)

@@ -6,6 +6,10 @@ Enable with ``pytest_plugins = ["spark_enrich.testing.fixtures"]`` in a ``confte
 - ``kafka_broker``: one real single-node Kafka broker for the whole test session; its teardown
   fails the run if the broker process is still alive afterwards.
 - ``kafka_topic``: a fresh, uniquely named topic on that broker per test.
+- ``redis_server``: one real Redis-protocol server (``redis-server`` on 127.0.0.1, see
+  :mod:`spark_enrich.online.server`) for the test session; no binary fails with
+  ``REDIS_SERVER_NOT_FOUND``.
+- ``online_prefix``: a fresh key prefix on that server per test.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from spark_enrich.online.server import LocalRedisServer
 from spark_enrich.testing.kafka import LocalKafkaBroker, _pid_alive
 
 if TYPE_CHECKING:
@@ -58,3 +63,18 @@ def kafka_topic(kafka_broker: LocalKafkaBroker) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     kafka_broker.create_topic(name, partitions=2)
     return name
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedisServer]:
+    """A real Redis-protocol server on 127.0.0.1 for the test session."""
+    server = LocalRedisServer.start(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+    assert not server.is_running(), f"redis-server pid {server.pid} outlived the test session"
+
+
+@pytest.fixture
+def online_prefix() -> str:
+    """A key prefix no other test uses."""
+    return f"t-{uuid.uuid4().hex[:10]}:"

@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from spark_enrich.columns import SEQUENCE_UPDATED_AT
 from spark_enrich.config.ddl import DataType, MapType, parse_type
 from spark_enrich.config.models._base import ConfigModel, Faults, Reporter, exactly_one
+from spark_enrich.config.online import OnlineStore
 from spark_enrich.config.problems import Loc
 from spark_enrich.config.types import (
     DDLTypeStr,
@@ -196,6 +197,11 @@ class Sink(ConfigModel):
         description="Delta table properties; set on an existing table when it differs, "
         "never unset.",
     )
+    online: OnlineStore | None = Field(
+        default=None,
+        description="With `mode: sequence`: a Redis-protocol store that every fold also writes "
+        "to, for online serving (`spark-enrich serve`).",
+    )
 
     def shape(self) -> None:
         exactly_one(self, "path", "table", "PATH_XOR_TABLE")
@@ -208,6 +214,12 @@ class Sink(ConfigModel):
                     "found": found,
                     "allowed": "mode: sequence with a sequence section, or another mode without",
                 },
+            )
+        if self.online is not None and self.mode != "sequence":
+            raise PydanticCustomError(
+                "ONLINE_NEEDS_SEQUENCE",
+                "`online` needs `mode: sequence` (found mode {found})",
+                {"found": self.mode, "allowed": "mode: sequence"},
             )
 
     def check(self, faults: Faults) -> None:
