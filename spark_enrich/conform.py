@@ -80,6 +80,25 @@ def conform(
             f"requires (non-nullable). Its output has: {sorted(present)}",
             {"executor": executor, "missing": missing},
         )
+    casts, checks = _casts_and_checks(contract, present)
+    if constraint is not None:
+        condition, text = constraint
+        checks.append((f"NOT coalesce(({condition}), false)", literal(text)))
+    error = (
+        "CASE " + " ".join(f"WHEN {cond} THEN {_violation(msg)}" for cond, msg in checks) + " END"
+        if checks
+        else "CAST(NULL AS STRUCT<reason: STRING, message: STRING>)"
+    )
+    if ERROR in present:
+        # An error set inside the executor (an enrichment-service failure) comes first.
+        error = f"coalesce({ident(ERROR)}, {error})"
+    return df.selectExpr(*casts, ident(META), f"{error} AS {ident(ERROR)}")
+
+
+def _casts_and_checks(
+    contract: OutputContract, present: set[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Each contract column's cast, and the (condition, message) pairs that flag its row."""
     casts: list[str] = []
     checks: list[tuple[str, str]] = []
     key = set(contract.key)
@@ -105,18 +124,7 @@ def conform(
                     literal(f"column {col.name!r} is null but the contract requires a value"),
                 )
             )
-    if constraint is not None:
-        condition, text = constraint
-        checks.append((f"NOT coalesce(({condition}), false)", literal(text)))
-    error = (
-        "CASE " + " ".join(f"WHEN {cond} THEN {_violation(msg)}" for cond, msg in checks) + " END"
-        if checks
-        else "CAST(NULL AS STRUCT<reason: STRING, message: STRING>)"
-    )
-    if ERROR in present:
-        # An error set inside the executor (an enrichment-service failure) comes first.
-        error = f"coalesce({ident(ERROR)}, {error})"
-    return df.selectExpr(*casts, ident(META), f"{error} AS {ident(ERROR)}")
+    return casts, checks
 
 
 def contract_from_config(columns: Sequence[object], key: Sequence[str]) -> OutputContract:
