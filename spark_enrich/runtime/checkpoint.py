@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,16 +199,7 @@ def check_checkpoint(spark: SparkSession, checkpoint: str, pipeline: str, source
             log.warning("checkpoint record %s is damaged (%s); rewriting it", where, damage)
             folder.write(FINGERPRINT_FILE, expected_text, replace=True)
             return
-        raise PipelineRunError(
-            "CHECKPOINT_RECORD_DAMAGED",
-            f"The spark-enrich record {where} of checkpoint {checkpoint} is damaged: {damage}. "
-            "It says which sources the checkpoint's offsets belong to, so the stream does not "
-            "guess. If this checkpoint was written by this pipeline reading its current "
-            f"sources, replace the record's content with {json.dumps(expected, sort_keys=True)} "
-            "and restart; otherwise point runtime.stream.checkpoint at a new folder (and "
-            "backfill the gap).",
-            {"checkpoint": checkpoint, "path": where, "problem": str(damage)},
-        ) from damage
+        raise _damaged(checkpoint, where, expected, damage) from damage
     if found is not None:
         if found != expected:
             raise PipelineRunError(
@@ -227,3 +219,19 @@ def check_checkpoint(spark: SparkSession, checkpoint: str, pipeline: str, source
             {"checkpoint": checkpoint},
         )
     folder.write(FINGERPRINT_FILE, expected_text)
+
+
+def _damaged(
+    checkpoint: str, where: str, expected: Mapping[str, object], damage: Exception
+) -> PipelineRunError:
+    """The error for a damaged record beside Spark's own files: what it is for, how to mend it."""
+    return PipelineRunError(
+        "CHECKPOINT_RECORD_DAMAGED",
+        f"The spark-enrich record {where} of checkpoint {checkpoint} is damaged: {damage}. "
+        "It says which sources the checkpoint's offsets belong to, so the stream does not "
+        "guess. If this checkpoint was written by this pipeline reading its current "
+        f"sources, replace the record's content with {json.dumps(expected, sort_keys=True)} "
+        "and restart; otherwise point runtime.stream.checkpoint at a new folder (and "
+        "backfill the gap).",
+        {"checkpoint": checkpoint, "path": where, "problem": str(damage)},
+    )

@@ -189,18 +189,7 @@ def _classify(text: str, cause: str, source: Source, checkpoint: str) -> Failure
             "runtime.stream.checkpoint at a new folder (starting_offsets says where it begins).",
         )
     if _has(text, _UNKNOWN_TOPIC):
-        topics = kafka.topics if kafka else None
-        pattern = kafka.pattern if kafka else None
-        which = ", ".join(topics) if topics else f"the topics matching {pattern!r}"
-        return Failure(
-            "unknown_topic",
-            cause,
-            f"A topic of source {name!r} ({which}) does not exist on "
-            f"{kafka.bootstrap_servers if kafka else 'the broker'}: not created yet, deleted, "
-            "or misspelled. A restart fails the same way until it exists: create it, or "
-            "correct the source's topics. (A topic deleted and created again starts its offsets "
-            "anew: point runtime.stream.checkpoint at a new folder for it.)",
-        )
+        return _unknown_topic(cause, name, kafka)
     if _has(text, _CLIENT_CONFIG):
         return Failure(
             "client_config",
@@ -232,4 +221,20 @@ def _classify(text: str, cause: str, source: Source, checkpoint: str) -> Failure
         cause,
         f"{unreachable}The checkpoint did not move past the failed micro-batch. Restart it once "
         "the cause is gone: it resumes from its checkpoint without loss or duplicates.",
+    )
+
+
+def _unknown_topic(cause: str, name: str, kafka: KafkaSource | None) -> Failure:
+    """A topic of the source is missing on the broker: which one, and what a restart needs."""
+    topics = kafka.topics if kafka else None
+    pattern = kafka.pattern if kafka else None
+    which = ", ".join(topics) if topics else f"the topics matching {pattern!r}"
+    return Failure(
+        "unknown_topic",
+        cause,
+        f"A topic of source {name!r} ({which}) does not exist on "
+        f"{kafka.bootstrap_servers if kafka else 'the broker'}: not created yet, deleted, "
+        "or misspelled. A restart fails the same way until it exists: create it, or "
+        "correct the source's topics. (A topic deleted and created again starts its offsets "
+        "anew: point runtime.stream.checkpoint at a new folder for it.)",
     )
