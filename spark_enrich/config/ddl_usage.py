@@ -97,21 +97,28 @@ def _unsupported(value: str, reason: str, allowed: str, example: str) -> Pydanti
     )
 
 
+def _bad_ddl(
+    exc: DDLError, value: str, what: str, allowed: str, example: str
+) -> PydanticCustomError:
+    """``BAD_DDL``: a ``what`` (type or schema) text Spark does not parse, where and why."""
+    return PydanticCustomError(
+        "BAD_DDL",
+        "{reason} at character {position} of the " + what,
+        {
+            "reason": exc.reason,
+            "position": exc.position + 1,
+            "value": value,
+            "allowed": allowed,
+            "example": example,
+        },
+    )
+
+
 def _ddl_type(value: str) -> str:
     try:
         parsed = parse_type(value)
     except DDLError as exc:
-        raise PydanticCustomError(
-            "BAD_DDL",
-            "{reason} at character {position} of the type",
-            {
-                "reason": exc.reason,
-                "position": exc.position + 1,
-                "value": value,
-                "allowed": _TYPE_ALLOWED,
-                "example": "array<string>",
-            },
-        ) from None
+        raise _bad_ddl(exc, value, "type", _TYPE_ALLOWED, "array<string>") from None
     reason = output_problem(parsed)
     if reason:
         raise _unsupported(value, reason, "a type a Delta table stores", "bigint")
@@ -122,16 +129,12 @@ def _ddl_schema(value: str) -> str:
     try:
         parsed = parse_schema(value)
     except DDLError as exc:
-        raise PydanticCustomError(
-            "BAD_DDL",
-            "{reason} at character {position} of the schema",
-            {
-                "reason": exc.reason,
-                "position": exc.position + 1,
-                "value": value,
-                "allowed": "a Spark DDL column list: name TYPE [NOT NULL], ...",
-                "example": "event_id STRING NOT NULL, dwell_ms BIGINT",
-            },
+        raise _bad_ddl(
+            exc,
+            value,
+            "schema",
+            "a Spark DDL column list: name TYPE [NOT NULL], ...",
+            "event_id STRING NOT NULL, dwell_ms BIGINT",
         ) from None
     reason = input_problem(parsed)
     if reason:
