@@ -1,6 +1,6 @@
 """The one module that reaches Spark and Delta internals through py4j, for what has no public
 Python API: a table's committed transaction versions, a plan's explain string, the blocks of a
-local checkpoint, a Hadoop file system.
+local checkpoint, a Hadoop file system, the py4j gateway pyspark holds for this process.
 
 Everything else in the engine uses public APIs only; keeping these calls here means a Spark or
 Delta upgrade that moves an internal breaks one module. Under Spark Connect there is no driver
@@ -87,3 +87,29 @@ def read_utf8(spark: SparkSession, stream: Any) -> str:
     jvm = driver_jvm(spark)
     assert jvm is not None, "a Hadoop stream exists only with a driver JVM"
     return str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+
+
+def process_gateway() -> Any | None:
+    """The py4j gateway pyspark holds for this process: ``None`` until a driver JVM was
+    started here (pyspark keeps the first one for the life of the process)."""
+    from pyspark import SparkContext
+
+    return SparkContext._gateway
+
+
+def adopt_gateway(gateway: Any) -> None:
+    """Make pyspark use ``gateway`` (a JVM started here) for every later session."""
+    from pyspark import SparkContext
+
+    SparkContext._ensure_initialized(gateway=gateway)
+
+
+def is_spark_throwable(throwable: Any) -> bool:
+    """Whether a Java throwable (from py4j) is a ``SparkThrowable``, which has an error
+    condition; False without a gateway."""
+    from py4j.java_gateway import is_instance_of
+
+    gateway = process_gateway()
+    return gateway is not None and bool(
+        is_instance_of(gateway, throwable, "org.apache.spark.SparkThrowable")
+    )

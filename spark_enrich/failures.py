@@ -173,16 +173,12 @@ def _java_chain(exc: BaseException) -> list[tuple[str, str, str | None]]:
     if origin is None:
         return chain
     try:
-        from py4j.java_gateway import is_instance_of
-        from pyspark import SparkContext
+        from spark_enrich._jvm import is_spark_throwable
 
-        gateway = SparkContext._gateway
         throwable = origin
         while throwable is not None and len(chain) < 20:
             condition = None
-            if gateway is not None and is_instance_of(
-                gateway, throwable, "org.apache.spark.SparkThrowable"
-            ):
+            if is_spark_throwable(throwable):
                 condition = throwable.getCondition()
             message = str(throwable.getMessage() or "").strip()
             chain.append(

@@ -179,10 +179,10 @@ def get_spark(
     level = log_level()
     startup: _StartupOutput | None = None
     try:
-        from pyspark import SparkContext
+        from spark_enrich._jvm import process_gateway
 
         # A JVM this process started before (a stopped session) is reused by pyspark as it is.
-        if not _verbose(level) and SparkContext._gateway is None:
+        if not _verbose(level) and process_gateway() is None:
             startup = _StartupOutput()
             startup.launch(settings)
         session = builder.getOrCreate()
@@ -238,8 +238,10 @@ class _StartupOutput:
     def launch(self, settings: Mapping[str, str]) -> None:
         """Start the py4j JVM as pyspark would (the same spark-submit command and settings),
         its stderr going through this object; builder.getOrCreate() then uses that JVM."""
-        from pyspark import SparkConf, SparkContext
+        from pyspark import SparkConf
         from pyspark.java_gateway import launch_gateway
+
+        from spark_enrich._jvm import adopt_gateway
 
         conf = SparkConf()
         for key, value in settings.items():
@@ -251,7 +253,7 @@ class _StartupOutput:
         finally:
             os.close(self._write_fd)  # the JVM has its copy; ours would keep the pipe open
         # pyspark keeps the first gateway it is given for the life of the process.
-        SparkContext._ensure_initialized(gateway=gateway)
+        adopt_gateway(gateway)
         # The end of the startup output, written from inside the JVM so ordering is exact.
         err = gateway.jvm.java.lang.System.err
         err.println(self.marker.decode())
