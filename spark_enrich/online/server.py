@@ -20,10 +20,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
+from spark_enrich._proc import Start, free_port, wait_until_ready
 from spark_enrich.errors import EnvironmentProblem
 
 SERVER_ENV = "SPARK_ENRICH_REDIS_SERVER"
@@ -64,12 +64,6 @@ def find_server_binary() -> Path:
     )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _answers_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
@@ -108,7 +102,7 @@ class LocalRedisServer:
             EnvironmentProblem: no server binary (``REDIS_SERVER_NOT_FOUND``), or it did not
                 answer within ``timeout`` (``REDIS_SERVER_START_FAILED``).
         """
-        server = cls(data_dir, port or _free_port(), find_server_binary())
+        server = cls(data_dir, port or free_port(), find_server_binary())
         server.restart(timeout=timeout)
         return server
 
@@ -128,13 +122,11 @@ class LocalRedisServer:
         self._process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                break
-            if _answers_ping(self.port):
-                return
-            time.sleep(0.05)
+        started = wait_until_ready(
+            self._process, lambda: _answers_ping(self.port), timeout=timeout, interval=0.05
+        )
+        if started is Start.READY:
+            return
         self.kill()
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         raise EnvironmentProblem(

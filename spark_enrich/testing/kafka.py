@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
+from spark_enrich._proc import Start, free_port, wait_until_ready
 from spark_enrich.env import check_java
 from spark_enrich.errors import BrokerError, EnvironmentProblem
 from spark_enrich.testing.kafka_files import cluster_id, forget_state, write_config
@@ -49,13 +50,6 @@ __all__ = [
     "pinned_artifacts",
     "running_broker",
 ]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _require_free(port: int, advice: str | None = None) -> None:
@@ -227,18 +221,22 @@ class LocalKafkaBroker:
         return broker
 
     def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                raise BrokerError(
-                    "BROKER_EXITED",
-                    f"The Kafka broker exited with code {self._process.returncode} during "
-                    f"start-up; last lines of {self.state.log_file}:\n{self.log_tail()}",
-                    {"returncode": self._process.returncode},
-                )
-            if _accepts_connections(self.state.port) and self._metadata_ready():
-                return
-            time.sleep(0.3)
+        started = wait_until_ready(
+            self._process,
+            lambda: _accepts_connections(self.state.port) and self._metadata_ready(),
+            timeout=timeout,
+            interval=0.3,
+        )
+        if started is Start.READY:
+            return
+        if started is Start.EXITED:
+            assert self._process is not None
+            raise BrokerError(
+                "BROKER_EXITED",
+                f"The Kafka broker exited with code {self._process.returncode} during "
+                f"start-up; last lines of {self.state.log_file}:\n{self.log_tail()}",
+                {"returncode": self._process.returncode},
+            )
         raise BrokerError(
             "BROKER_START_TIMEOUT",
             f"The Kafka broker did not serve requests within {timeout:.0f}s; last lines of "
