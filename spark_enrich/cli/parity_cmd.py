@@ -11,13 +11,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from spark_enrich.cli.app import EXIT_ENVIRONMENT, EXIT_RUN_FAILED, app, fail
+from spark_enrich.cli.app import (
+    EXIT_CONFIG_INVALID,
+    EXIT_ENVIRONMENT,
+    EXIT_RUN_FAILED,
+    app,
+    fail,
+)
 from spark_enrich.cli.run_cmd import PipelineArg, SetOption, SourceOption, load
 from spark_enrich.errors import EnvironmentProblem, SparkEnrichError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from spark_enrich.online.parity import OnlineParity
     from spark_enrich.parity.recompute import ParityReport
 
 
@@ -149,9 +156,22 @@ def parity(
             help="Run a sample through the stream path (Kafka) and the batch path; compare.",
         ),
     ] = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="Compare each user's value in the sink.online store with the Delta table.",
+        ),
+    ] = False,
     events: Annotated[
-        int, typer.Option("--sample", min=1, help="--runtimes: events of the batch source.")
-    ] = 1000,
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            help="--runtimes: events of the batch source (default 1000); --online: users "
+            "compared (default all).",
+        ),
+    ] = None,
     generate: Annotated[
         int | None,
         typer.Option(min=1, help="--runtimes: generate this many demo events instead."),
@@ -171,12 +191,23 @@ def parity(
     """Recompute a date range from the batch source with the current executors (nothing is
     written) and compare it with what the sink holds for it, executor by executor, engine
     metadata excluded; or, with --runtimes, compare the stream and batch paths on a sample,
-    dead letters included. Exit 0 when equal; 1 with the rows only on one side and per column
-    the differing rows, field by field."""
+    dead letters included; or, with --online, compare the online store with the sequence
+    table (users missing or stale). Exit 0 when equal; 1 with the rows only on one side and
+    per column the differing rows, field by field."""
+    if online:
+        if runtimes or start is not None or end is not None:
+            raise typer.BadParameter(
+                "--online takes no --runtimes/--from/--to", param_hint="--online"
+            )
+        found = _online(pipeline_file, overrides, events)
+        emit(found.to_dict(), found.summary().splitlines(), output)
+        if not found.ok:
+            raise typer.Exit(EXIT_RUN_FAILED)
+        return
     if runtimes:
         if start is not None or end is not None:
             raise typer.BadParameter("--runtimes takes no --from/--to", param_hint="--runtimes")
-        report = _runtimes(pipeline_file, overrides, events, generate, bootstrap, workdir)
+        report = _runtimes(pipeline_file, overrides, events or 1000, generate, bootstrap, workdir)
     else:
         report = _range(pipeline_file, overrides, start, end, source, sample)
     emit(report.to_dict(), report.render(), output)
@@ -235,6 +266,37 @@ def _runtimes(
             events = generate
         setup = RuntimeSetup(pipeline_file, tuple(overrides or ()), env, spark)
         return parity_runtimes(setup, work, sample=events, bootstrap=bootstrap)
+    except EnvironmentProblem as exc:
+        fail(exc, EXIT_ENVIRONMENT)
+    except SparkEnrichError as exc:
+        fail(exc, EXIT_RUN_FAILED)
+
+
+def _online(pipeline_file: Path, overrides: list[str] | None, users: int | None) -> OnlineParity:
+    from spark_enrich.config.online import redact_url
+    from spark_enrich.online.parity import check_online
+    from spark_enrich.online.store import connect
+    from spark_enrich.sink import SequenceSink
+
+    pipeline = load(pipeline_file, overrides)  # invalid configuration: exit 2 before Spark
+    sink = pipeline.plan.sink
+    if not isinstance(sink, SequenceSink) or sink.online is None:
+        typer.echo(f"spark-enrich: {pipeline_file} has no sink.online store to compare", err=True)
+        raise typer.Exit(EXIT_CONFIG_INVALID)
+    online = sink.online
+    try:
+        try:
+            # Asked from the driver first: an unreachable store is a problem of the
+            # environment (exit 3), not a Spark task failing past its retries.
+            connect(online.writer.url).ping()
+        except Exception as exc:
+            store = redact_url(online.writer.url)
+            raise EnvironmentProblem(
+                "ONLINE_STORE_UNAVAILABLE",
+                f"The online store {store} does not answer: {type(exc).__name__}.",
+                {"store": store},
+            ) from None
+        return check_online(pipeline.plan.spark, online, sink.table, groups=users)
     except EnvironmentProblem as exc:
         fail(exc, EXIT_ENVIRONMENT)
     except SparkEnrichError as exc:

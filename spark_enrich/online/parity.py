@@ -50,6 +50,18 @@ class OnlineParity:
             lines.append("stale: " + ", ".join(self.stale_keys))
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (``--format json``)."""
+        return {
+            "equal": self.ok,
+            "version": self.version,
+            "checked": self.checked,
+            "missing": self.missing,
+            "stale": self.stale,
+            "missing_keys": list(self.missing_keys),
+            "stale_keys": list(self.stale_keys),
+        }
+
 
 def check_online(
     spark: SparkSession,
@@ -58,14 +70,18 @@ def check_online(
     *,
     sample: float | None = None,
     seed: int = 0,
+    groups: int | None = None,
 ) -> OnlineParity:
-    """Compare the store with the sequence table's latest version: every group, or a
-    ``sample`` fraction of them. A group whose stored sequence differs from Delta's is stale
-    (an older version, or written from another table), one the store lacks is missing."""
+    """Compare the store with the sequence table's latest version: every group, a ``sample``
+    fraction of them, or ``groups`` of them (the same ones each time: the first by a hash of
+    their key). A group whose stored sequence differs from Delta's is stale (an older
+    version, or written from another table), one the store lacks is missing."""
     version, sequences = online.snapshot(spark, table)
     if sample is not None:
         sequences = sequences.sample(fraction=sample, seed=seed)
     documents = online.documents(sequences)
+    if groups is not None:
+        documents = documents.orderBy(F.xxhash64(KEY), KEY).limit(groups)
     writer = online.writer
 
     def compare(rows: Iterable[Row]) -> Iterator[tuple[str, str]]:
