@@ -10,14 +10,16 @@ the store write) publishes the same way, so the store catches up.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pyspark.sql import functions as F
 
 from spark_enrich.columns import SEQUENCE_UPDATED_AT
-from spark_enrich.config.online import OnlineStore
+from spark_enrich.config.online import OnlineStore, redact_url
+from spark_enrich.errors import PipelineRunError
 from spark_enrich.online.store import VERSION_DIGITS, StoreWriter
 from spark_enrich.sqltext import ident
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, Row, SparkSession
 
     from spark_enrich.tables import TableRef
+
+T = TypeVar("T")
 
 KEY = "_se_key"
 VALUE = "_se_value"
@@ -72,6 +76,12 @@ class OnlineSequences:
         )
         return table.select(self.key_column().alias(KEY), document.alias(DOCUMENT))
 
+    def values(self, sequences: DataFrame, version: int) -> DataFrame:
+        """Key and stored value (:func:`~spark_enrich.online.store.encode`: the version, then
+        the document) of each row of ``sequences``, read at Delta ``version``."""
+        prefix = F.lit(f"{version:0{VERSION_DIGITS}d}")
+        return self.documents(sequences).select(KEY, F.concat(prefix, F.col(DOCUMENT)).alias(VALUE))
+
     def snapshot(
         self, spark: SparkSession, table: TableRef, version: int | None = None
     ) -> tuple[int, DataFrame]:
@@ -99,13 +109,33 @@ class OnlineSequences:
         if groups is not None:
             wanted = groups.select(*(F.col(ident(g)) for g in self.group_by)).distinct()
             sequences = sequences.join(wanted, list(self.group_by), "left_semi")
-        prefix = F.lit(f"{version:0{VERSION_DIGITS}d}")
-        pairs = self.documents(sequences).select(
-            KEY, F.concat(prefix, F.col(DOCUMENT)).alias(VALUE)
-        )
+        pairs = self.values(sequences, version)
         writer = self.writer
 
         def write(rows: Iterable[Row]) -> Iterator[int]:
             yield writer.write((row[0], row[1]) for row in rows)
 
-        return int(pairs.rdd.mapPartitions(write).sum())
+        return on_workers(writer.url, lambda: int(pairs.rdd.mapPartitions(write).sum()))
+
+
+_UNAVAILABLE = re.compile(r"\[ONLINE_STORE_UNAVAILABLE\] (.+)")
+
+
+def on_workers(url: str, job: Callable[[], T]) -> T:
+    """Run the Spark ``job`` whose tasks use the store at ``url``; a task's store failure is
+    raised again here as itself, not as the Python worker's traceback Spark wraps it in.
+
+    Raises:
+        PipelineRunError: ``ONLINE_STORE_UNAVAILABLE`` (the store at ``url``, redacted, failed
+            past its retries in a task); any other failure of the job as it came.
+    """
+    try:
+        return job()
+    except Exception as exc:
+        # Spark hands the driver the task's traceback as text: the error's own line is in it.
+        found = _UNAVAILABLE.search(str(exc))
+        if found is None:
+            raise
+        raise PipelineRunError(
+            "ONLINE_STORE_UNAVAILABLE", found.group(1).strip(), {"store": redact_url(url)}
+        ) from None

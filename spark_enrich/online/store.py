@@ -92,9 +92,10 @@ def with_retries(action: str, url: str, retries: int, call: Any, backoff: float 
                 raise PipelineRunError(
                     "ONLINE_STORE_UNAVAILABLE",
                     f"The online store {redact_url(url)} failed to {action} after "
-                    f"{retries + 1} attempts: {type(exc).__name__}: {exc}. The Delta table is "
-                    "written; this batch fails before its checkpoint moves and is written to "
-                    "the store again when the pipeline resumes.",
+                    f"{retries + 1} attempt(s): {type(exc).__name__}: {str(exc).rstrip('.')}. "
+                    "The Delta table stays the source of truth: a batch fails before its "
+                    "checkpoint moves and is written to the store again when the pipeline "
+                    "resumes; an online sync continues where it stopped when run again.",
                     {"store": redact_url(url), "attempts": retries + 1},
                 ) from None
             time.sleep(backoff * 2**attempt)

@@ -7,88 +7,15 @@ thirds; the store is compared with the Delta table (online parity) after each mi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
+from support.online import Feed, assert_parity, online_of, sequences
 
-from spark_enrich import Pipeline
-from spark_enrich.demo.generate import write_demo_data
-from spark_enrich.online.parity import check_online
-from spark_enrich.online.publish import OnlineSequences
+from spark_enrich.errors import PipelineRunError
 from spark_enrich.online.server import LocalRedisServer
 from spark_enrich.online.store import connect, read_many
-from spark_enrich.sink import SequenceSink
-
-REPO = Path(__file__).resolve().parents[2]
-QUIET = ["observability.metrics.kind=none", "dead_letters.max_share=0.5"]
-
-
-@dataclass
-class Feed:
-    """A folder whose ``enriched`` table grows by one third of the demo's enriched events."""
-
-    base: Path
-    thirds: list[DataFrame]
-
-    def grow(self, third: int) -> None:
-        self.thirds[third].write.format("delta").mode("append").save(str(self.base / "enriched"))
-
-
-@pytest.fixture(scope="module")
-def enriched(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> DataFrame:
-    base = tmp_path_factory.mktemp("online-enriched")
-    write_demo_data(spark, base, 300, seed=5)
-    enrich = Pipeline.from_yaml(
-        REPO / "pipelines" / "demo.yaml",
-        env={"SPARK_ENRICH_DEMO_DIR": str(base)},
-        overrides=QUIET,
-        spark=spark,
-    )
-    enrich.run_batch()
-    return enrich.output().localCheckpoint()
-
-
-@pytest.fixture
-def feed(enriched: DataFrame, tmp_path: Path) -> Feed:
-    part = F.abs(F.hash("event_id")) % 3
-    return Feed(tmp_path, [enriched.where(part == i) for i in range(3)])
-
-
-def sequences(
-    spark: SparkSession, base: Path, url: str, prefix: str, *, retries: int = 3
-) -> Pipeline:
-    return Pipeline.from_yaml(
-        REPO / "pipelines" / "sequences.yaml",
-        env={"SPARK_ENRICH_DEMO_DIR": str(base)},
-        overrides=[
-            *QUIET,
-            "sink.sequence.length=4",
-            f"sink.online.url={url}",
-            f"sink.online.key_prefix='{prefix}'",
-            f"sink.online.retries={retries}",
-            "sink.online.batch_size=7",
-        ],
-        spark=spark,
-    )
-
-
-def online_of(pipeline: Pipeline) -> OnlineSequences:
-    sink = pipeline.plan.sink
-    assert isinstance(sink, SequenceSink)
-    online = sink.online
-    assert online is not None
-    return online
-
-
-def assert_parity(pipeline: Pipeline) -> int:
-    plan = pipeline.plan
-    report = check_online(plan.spark, online_of(pipeline), plan.sink.table)
-    assert report.ok, report.summary()
-    assert report.checked == pipeline.output().count()
-    return report.checked
 
 
 def test_the_store_equals_the_delta_table_after_each_micro_batch(
@@ -135,16 +62,25 @@ def test_a_store_killed_mid_stream_loses_nothing_once_the_stream_resumes(
 ) -> None:
     server = LocalRedisServer.start(tmp_path / "store")
     try:
-        follow = sequences(spark, feed.base, server.url, online_prefix, retries=1)
+        connect(server.url).config_set("requirepass", "s3cret")
+        url = f"redis://:s3cret@127.0.0.1:{server.port}/0"
+        follow = sequences(spark, feed.base, url, online_prefix, retries=1)
         feed.grow(0)
         follow.run_stream(available_now=True)
         assert_parity(follow)
         server.kill()
         feed.grow(1)
-        # The batch fails (its cause, ONLINE_STORE_UNAVAILABLE, is in the log) after its commit.
-        with pytest.raises(Exception, match="micro-batch 1"):
+        # The batch fails after its commit, and its error is the store's, not Spark's.
+        with pytest.raises(PipelineRunError) as failed:
             follow.run_stream(available_now=True)
+        message = str(failed.value)
+        assert "micro-batch 1: [ONLINE_STORE_UNAVAILABLE]" in message
+        assert f"redis://***@127.0.0.1:{server.port}/0 failed to write" in message
+        assert f"127.0.0.1:{server.port}. Connection refused" in message
+        assert "s3cret" not in message
+        assert "Python worker" not in message
         server.restart()
+        connect(server.url).config_set("requirepass", "s3cret")  # not kept across a restart
         # The failed batch is committed to Delta, not to the checkpoint: it runs again, Delta
         # skips its commit and the store catches up.
         assert follow.run_stream(available_now=True).batch_count == 1
