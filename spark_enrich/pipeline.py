@@ -77,8 +77,16 @@ class Pipeline:
         """The compiled pipeline (executors instantiated, sink and dead letters resolved)."""
         if self._plan is None:
             from spark_enrich.plan import compile_pipeline
+            from spark_enrich.workers import check_workers, worker_modules
 
-            self._plan = compile_pipeline(self.config, self.spark, registry=self._registry)
+            plan = compile_pipeline(self.config, self.spark, registry=self._registry)
+            # On a cluster, a worker without the engine or an executor fails here, in seconds.
+            check_workers(
+                plan.spark,
+                worker_modules(type(b.executor).__module__ for b in plan.executors),
+                [b.name for b in plan.executors],
+            )
+            self._plan = plan
         return self._plan
 
     def decoded_sample(self, *, limit: int = 100, source: str | None = None) -> DataFrame:

@@ -105,3 +105,51 @@ def test_a_packaged_pipeline_runs_on_a_standalone_cluster_like_locally(
     assert not (cluster_dir / "dead").exists() or (
         spark.read.format("delta").load(str(cluster_dir / "dead")).count() == 0
     )
+
+
+def _without_the_archive(words: list[str], archive: Path) -> list[str]:
+    """The README's line before ``package`` existed: no archive, the nodes' own python3."""
+    dropped = {f"{archive}#environment", "spark.pyspark.python=./environment/bin/python"}
+    kept: list[str] = []
+    for word in words:
+        if word in dropped:
+            kept.pop()  # its option: --archives, --conf
+        else:
+            kept.append(word)
+    assert len(kept) == len(words) - 4, words
+    return kept
+
+
+def test_without_the_archive_the_run_fails_at_once_naming_the_missing_module(
+    spark: SparkSession, cluster: Cluster, service: EnrichmentService, tmp_path: Path
+) -> None:
+    """The report's failure: workers without the engine. With the cluster's default task
+    retries (spark.task.maxFailures 4), the batch fails within a minute as an infrastructure
+    error naming the module, instead of bisecting the batch for poison rows."""
+    site = install_executor_package(tmp_path / "package")
+    raw = tmp_path / "raw"
+    spark.createDataFrame([(e,) for e in events(EVENTS)], "value STRING").write.format(
+        "delta"
+    ).save(str(raw))
+    pipeline = write_pipeline(tmp_path, raw, service.url)
+    printed = package(site, str(pipeline), tmp_path / "env.tar.gz")
+    assert printed.returncode == 0, printed.stderr
+    words = _without_the_archive(
+        _standalone_line(printed.stdout, cluster.master_url), tmp_path / "env.tar.gz"
+    )
+    assert not any("maxFailures" in w for w in words)
+
+    submitted, took = _submit(words, site, tmp_path)
+
+    # spark-submit passes the Python driver's stderr on to its own stdout.
+    output = submitted.stdout + submitted.stderr
+    assert submitted.returncode == 1, output[-5000:] + cluster.log_tail()
+    assert took < 60, f"took {took:.0f} s"
+    assert "[INFRASTRUCTURE_ERROR]" in output, output[-5000:]
+    assert "module 'spark_enrich' not found on the workers" in output
+    assert "No module named 'spark_enrich'" in output
+    # The workers were checked before anything was read: no bisection, no dead letter.
+    assert "nothing was read or written" in output
+    assert "executor_error" not in output
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "dead").exists()
