@@ -1,7 +1,9 @@
 """Batch policies: how one batch is conformed and written, chosen by the runtime that hands it to
 :func:`~spark_enrich.process.process_batch`.
 
-- :data:`NORMAL`: append or merge into the sink (streaming, batch runs).
+- :data:`NORMAL`: append or merge into the sink (batch runs).
+- :data:`STREAMING`: a stream's micro-batch: as :data:`NORMAL`, except that with ``sink.dedup``
+  the stream has dropped redeliveries already and appends (no MERGE per micro-batch).
 - :class:`DryRun`: everything is computed and counted, nothing is written.
 - :class:`ReplaceRange`: replace exactly a date range of the sink (backfills); output dated
   outside it is a contract violation, or, skipping outside days, left out and counted.
@@ -55,12 +57,34 @@ class BatchPolicy:
         """The sink the batch is written to."""
         return sink
 
+    def deliveries(self, sink: DeltaSink, envelope: DataFrame) -> DataFrame:
+        """The envelope rows the batch processes: one delivery of each event id when the sink
+        drops redeliveries (``sink.dedup``)."""
+        return sink.without_redeliveries(envelope)
+
     def dead_letters_written(self, letters: DataFrame) -> None:
         """Called with the batch's dead letters as they are written (materialised)."""
 
 
 NORMAL = BatchPolicy()
-"""Append or merge, as configured: streaming micro-batches and batch runs."""
+"""Append or merge, as configured: batch runs."""
+
+
+@dataclass(frozen=True)
+class Streaming(BatchPolicy):
+    """A stream's micro-batch. With ``sink.dedup`` its redeliveries were dropped by the stream's
+    state before ``foreachBatch`` (:meth:`~spark_enrich.sink.Redeliveries.in_stream`), and it is
+    appended (:attr:`~spark_enrich.sink.DeltaSink.for_stream`) instead of merged."""
+
+    def sink(self, sink: DeltaSink) -> DeltaSink:
+        return sink.for_stream
+
+    def deliveries(self, sink: DeltaSink, envelope: DataFrame) -> DataFrame:
+        return envelope
+
+
+STREAMING = Streaming()
+"""Streaming micro-batches."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +143,9 @@ class Replay(BatchPolicy):
 
     def sink(self, sink: DeltaSink) -> DeltaSink:
         return sink.insert_only()
+
+    def deliveries(self, sink: DeltaSink, envelope: DataFrame) -> DataFrame:
+        return envelope  # dead letters: each stored once
 
     def dead_letters_written(self, letters: DataFrame) -> None:
         self.on_dead_letters(letters)

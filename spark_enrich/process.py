@@ -142,7 +142,7 @@ def process_batch(
             ``BACKFILL_WOULD_EMPTY`` when a replaced range would empty days (nothing written).
     """
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
-    decoded = _decode(plan, envelope, batch_id)
+    decoded = _decode(plan, policy.deliveries(plan.sink, envelope), batch_id)
     run: ExecutorRun | None = None
     try:
         by_type = _count(decoded, report)

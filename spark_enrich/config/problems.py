@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "TOPICS_XOR_PATTERN": "Exactly one of `topics` and `pattern` must be given.",
     "SEQUENCE_MODE": "`sink.sequence` is given without `mode: sequence`, or the mode without it.",
     "ONLINE_NEEDS_SEQUENCE": "`sink.online` is given with a mode other than `sequence`.",
+    "DEDUP_NEEDS_ROWS": "`sink.dedup` is given with `mode: sequence` (a fold merges by key).",
     "BAD_STORE_URL": "An online store URL is not a redis://, rediss:// or unix:// URL.",
     # cross-field rules
     "UNKNOWN_EXECUTOR": "An executor name is not in the executor registry.",

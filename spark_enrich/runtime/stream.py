@@ -6,10 +6,12 @@ crash and restart from the checkpoint leaves no duplicate and no gap.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -20,12 +22,14 @@ from spark_enrich.accounting import BatchReport, RunReport
 from spark_enrich.config import models
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.policy import STREAMING
 from spark_enrich.process import process_batch
 from spark_enrich.runtime.checkpoint import check_checkpoint, txn_app_id
 from spark_enrich.runtime.failure import BatchFailure, explain
+from spark_enrich.sink.dedup import STREAM_SETTINGS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.streaming.query import StreamingQuery
 
     from spark_enrich.plan import CompiledPipeline
@@ -96,12 +100,17 @@ def start_stream(
     src.check_reachable()
     app_id = txn_app_id(config.name, checkpoint)
     envelope = src.read_stream(plan.spark)
+    dedup = plan.sink.dedup
+    if dedup is not None:  # before foreachBatch: Spark keeps streaming state only here
+        envelope = dedup.in_stream(envelope)
     run_report = RunReport(config.name, plan.run_id)
     failures: list[BatchFailure] = []
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         try:
-            report = process_batch(plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id))
+            report = process_batch(
+                plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id), policy=STREAMING
+            )
         except BaseException as exc:
             # Kept whole: through Py4J it reaches the query only as traceback text.
             failures[:] = [BatchFailure(batch_id, exc)]
@@ -116,9 +125,26 @@ def start_stream(
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=processing_interval(trigger))
-    return StreamRun(
-        writer.start(), run_report, source=src, checkpoint=checkpoint, batch_failures=failures
-    )
+    with _settings(plan.spark, STREAM_SETTINGS if dedup is not None else {}):
+        query = writer.start()
+    return StreamRun(query, run_report, source=src, checkpoint=checkpoint, batch_failures=failures)
+
+
+@contextlib.contextmanager
+def _settings(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """``settings`` for the queries started inside: a query copies the session's settings when
+    it starts, so the session gets its own values back after."""
+    previous = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, before in previous.items():
+            if before is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, before)
 
 
 def await_stream(

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
@@ -16,6 +17,7 @@ from spark_enrich.columns import METADATA_COLUMNS, SOURCE_TYPE
 from spark_enrich.conform import OutputContract
 from spark_enrich.decode import parse_schema
 from spark_enrich.delta_commit import Txn, commit_settings, rows_added, with_conflict_retry
+from spark_enrich.sink.dedup import Redeliveries
 from spark_enrich.sqltext import ident, literal
 from spark_enrich.tables import SessionMemo, TableRef
 
@@ -55,6 +57,8 @@ class DeltaSink(ABC):
     contract: OutputContract
     partition_by: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
+    dedup: Redeliveries | None = field(default=None, kw_only=True)
+    """Redeliveries dropped before the executors (``sink.dedup``); a stream then appends."""
     _ensured: SessionMemo = field(
         default_factory=SessionMemo, init=False, compare=False, repr=False
     )
@@ -96,6 +100,19 @@ class DeltaSink(ABC):
     def insert_only(self) -> DeltaSink:
         """This sink writing only keys it does not hold yet (a dead-letter replay)."""
         return self
+
+    @cached_property
+    def for_stream(self) -> DeltaSink:
+        """The sink a stream's micro-batches are written to: this one, or with ``dedup`` an
+        append to the same table (the stream dropped redeliveries before ``foreachBatch``, and
+        the commit's ``txnAppId``/``txnVersion`` keeps a replayed micro-batch out). One object
+        per sink, so that it checks the table once per session."""
+        return self
+
+    def without_redeliveries(self, envelope: DataFrame) -> DataFrame:
+        """``envelope`` with one delivery of each event id, when the sink drops redeliveries
+        (``sink.dedup``); as it is otherwise."""
+        return envelope if self.dedup is None else self.dedup.in_batch(envelope)
 
     def write(
         self,

@@ -9,6 +9,7 @@ from spark_enrich.online.publish import OnlineSequences
 from spark_enrich.sequence import SequenceFold
 from spark_enrich.sink.append import AppendSink
 from spark_enrich.sink.base import DeltaSink
+from spark_enrich.sink.dedup import Redeliveries
 from spark_enrich.sink.merge import MergeSink
 from spark_enrich.sink.sequence import SequenceSink
 from spark_enrich.tables import TableRef
@@ -30,11 +31,16 @@ def make_sink(config: PipelineConfig) -> DeltaSink:
     contract = contract_from_config(config.output.columns, config.output.key)
     partition_by = tuple(section.partition_by)
     properties = {k: str(v) for k, v in section.properties.items()}
+    dedup = (
+        Redeliveries(config.decoding.event_id_field, section.dedup.window)
+        if section.dedup is not None
+        else None
+    )
     match section.mode:
         case "append":
-            return AppendSink(table, contract, partition_by, properties)
+            return AppendSink(table, contract, partition_by, properties, dedup=dedup)
         case "merge":
-            return MergeSink(table, contract, partition_by, properties)
+            return MergeSink(table, contract, partition_by, properties, dedup=dedup)
         case "sequence":
             spec = section.sequence
             if spec is None:  # the configuration refuses this; a direct caller gets told

@@ -4,6 +4,7 @@ scoped to the partitions the batch writes to); a backfill replaces its range."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from spark_enrich.delta_commit import Txn, insert_new
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class MergeSink(DeltaSink):
     """Inserts only keys not in the table yet; the first version of an event is kept."""
+
+    @cached_property
+    def for_stream(self) -> DeltaSink:
+        """With ``dedup``: an append to this table (no MERGE per micro-batch); else this."""
+        if self.dedup is None:
+            return self
+        from spark_enrich.sink.append import AppendSink  # append imports this module
+
+        return AppendSink(
+            self.table, self.contract, self.partition_by, self.properties, dedup=self.dedup
+        )
 
     def _write(
         self,

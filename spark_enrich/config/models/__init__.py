@@ -10,6 +10,7 @@ reference: ``docs/configuration.md`` is generated from them.
 from spark_enrich.config.models._base import ConfigModel, Faults
 from spark_enrich.config.models.output import (
     DeadLetters,
+    Dedup,
     OutputColumn,
     OutputContract,
     SequenceSpec,
@@ -55,6 +56,7 @@ __all__ = [
     "ConfigModel",
     "DeadLetters",
     "Decoding",
+    "Dedup",
     "DeltaMetrics",
     "DeltaSource",
     "Enrichments",

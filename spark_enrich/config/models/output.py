@@ -17,6 +17,7 @@ from spark_enrich.config.online import OnlineStore
 from spark_enrich.config.problems import Loc
 from spark_enrich.config.types import (
     DDLTypeStr,
+    Duration,
     Float,
     Int,
     OptionValue,
@@ -173,6 +174,17 @@ class SequenceSpec(ConfigModel):
         no_backtick(faults, self.column, ("column",))
 
 
+class Dedup(ConfigModel):
+    """Dropping redelivered events by their id, before the executors (`sink.dedup`)."""
+
+    window: Duration = Field(
+        description="How long after an event's first delivery a stream still recognises a "
+        "redelivery (the same `decoding.event_id_field` value) and drops it; the stream keeps "
+        "the ids it saw in this window in its state (RocksDB, in the checkpoint). A redelivery "
+        "later than this is processed again, like a new event.",
+    )
+
+
 class Sink(ConfigModel):
     """The Delta table receiving enriched records."""
 
@@ -187,6 +199,14 @@ class Sink(ConfigModel):
     )
     sequence: SequenceSpec | None = Field(
         default=None, description="With `mode: sequence`: how events fold into sequences."
+    )
+    dedup: Dedup | None = Field(
+        default=None,
+        description="With `mode: append` or `merge`: drop redelivered events (same event id) "
+        "before the executors, and let a stream append each micro-batch (idempotent) instead "
+        "of merging it. A stream drops redeliveries within `dedup.window` of the first "
+        "delivery, a batch run or backfill those within what it reads; `merge` batch runs "
+        "still merge and backfills replace their range.",
     )
     partition_by: list[str] = Field(default_factory=list, description="Partition columns.")
     retention_days: Int | None = Field(
@@ -214,6 +234,12 @@ class Sink(ConfigModel):
                     "found": found,
                     "allowed": "mode: sequence with a sequence section, or another mode without",
                 },
+            )
+        if self.dedup is not None and self.mode == "sequence":
+            raise PydanticCustomError(
+                "DEDUP_NEEDS_ROWS",
+                "`dedup` needs `mode: append` or `merge` (found mode {found})",
+                {"found": self.mode, "allowed": "mode: append or mode: merge"},
             )
         if self.online is not None and self.mode != "sequence":
             raise PydanticCustomError(
