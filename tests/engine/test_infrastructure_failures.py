@@ -230,6 +230,11 @@ STAGE_FAILURE = (
             "org.apache.spark.SparkException: Python worker exited unexpectedly (crashed)",
             "python_worker",
         ),
+        (  # a worker that cannot start: spark.pyspark.python missing on the node
+            'java.io.IOException: Cannot run program "./environment/bin/python": error=2, '
+            "No such file or directory",
+            "python_worker",
+        ),
     ],
 )
 def test_stage_failures_of_the_cluster_are_not_about_rows(
