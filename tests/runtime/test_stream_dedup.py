@@ -5,12 +5,24 @@ appears once; events without an id are never taken for redeliveries."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
-from support.runtime import Layout, demo_pipeline, event, overrides, produce
+from support.runtime import (
+    Layout,
+    StreamProcess,
+    demo_env,
+    demo_pipeline,
+    event,
+    overrides,
+    produce,
+    reaped,
+    sink_batch_ids,
+    wait_for,
+)
 
 from spark_enrich.sink import Redeliveries
 from spark_enrich.testing.kafka import LocalKafkaBroker
@@ -97,3 +109,42 @@ def test_in_batch_keeps_one_delivery_per_id_and_every_row_without_an_id(
         [payloads[0], payloads[2], payloads[3], payloads[4], "not json", "not json"]
     )
     assert kept.columns == ["_se_payload"]
+
+
+@pytest.mark.timeout(1800)  # two JVM starts
+def test_a_stream_killed_after_a_sink_commit_resumes_with_each_event_once(
+    spark: SparkSession, demo_data: Path, kafka_broker: LocalKafkaBroker, tmp_path: Path
+) -> None:
+    topic = f"dedup-{uuid.uuid4().hex[:8]}"
+    kafka_broker.create_topic(topic, partitions=2)
+    layout = Layout(tmp_path / "out")
+    bootstrap = kafka_broker.bootstrap_servers
+    trigger = "{kind: processing_time, interval: 1s}"
+    sets = overrides(layout, [topic], trigger=trigger, max_offsets=20, extra=[DEDUP])
+    args = [arg for value in sets for arg in ("--set", value)]
+    env = demo_env(demo_data, bootstrap)
+    payloads = [event(i, prefix="k") for i in range(60)]
+    produce(bootstrap, topic, [*payloads, *payloads[:5]])
+
+    with reaped() as children:
+        first = StreamProcess(args, env, tmp_path / "first.log")
+        children.append(first)
+        # Killed right after a micro-batch's sink commit: its checkpoint commit may not be
+        # done, and the restart then replays it (the txn skips the append, the state is the
+        # one before that micro-batch).
+        wait_for(
+            lambda: bool(sink_batch_ids(layout.sink)) or first.process.poll() is not None,
+            timeout=600,
+            what="the first sink commit",
+            interval=0.05,
+        )
+        assert first.process.poll() is None, first.output()
+        first.kill()
+        produce(bootstrap, topic, payloads[:10])  # redelivered after the restart
+        drain = "sources.engagement.max_offsets_per_trigger=100000"
+        resumed = StreamProcess([*args, "--set", drain, "--available-now"], env, tmp_path / "r.log")
+        children.append(resumed)
+        assert resumed.wait(600) == 0, resumed.output()
+
+    rows = spark.read.format("delta").load(str(layout.sink)).select("event_id").collect()
+    assert sorted(r["event_id"] for r in rows) == [f"k{i:06d}" for i in range(60)]
