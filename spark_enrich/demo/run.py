@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 DEMO_PIPELINE = Path("pipelines/demo.yaml")
 SEQUENCES_PIPELINE = Path("pipelines/sequences.yaml")
+PACKAGED = Path(__file__).parent / "pipelines"
+"""The demo pipelines inside the installed package (copies of the repository's pipelines/)."""
+
+
+def demo_pipeline_file(path: str | Path) -> Path:
+    """``path``, or the packaged copy of a default demo pipeline (``pipelines/demo.yaml``,
+    ``pipelines/sequences.yaml``) when it is not there: ``demo run`` works from any folder
+    after ``pip install``, and a checkout's own pipelines/ (or a user's edit) is used first."""
+    path = Path(path)
+    if not path.exists() and path in (DEMO_PIPELINE, SEQUENCES_PIPELINE):
+        return PACKAGED / path.name
+    return path
 
 
 @dataclass(frozen=True)
@@ -69,10 +81,10 @@ def run_demo(
         if stream:
             broker = LocalKafkaBroker.start(out / "_kafka")
             env["KAFKA_BOOTSTRAP"] = broker.bootstrap_servers
-        pipeline = Pipeline.from_yaml(pipeline_file, env=env)
+        pipeline = Pipeline.from_yaml(demo_pipeline_file(pipeline_file), env=env)
         follower = None
         if sequences_file is not None:
-            follower = Pipeline.from_yaml(sequences_file, env=env)
+            follower = Pipeline.from_yaml(demo_pipeline_file(sequences_file), env=env)
         for loaded in (pipeline, follower):
             if loaded is not None:
                 clear_outputs(loaded.config, out)
