@@ -195,8 +195,9 @@ def test_a_downstream_stream_goes_past_an_upstream_delete_only_when_configured_t
     assert keys(lenient.output()) == [f"e{i:06d}" for i in range(20)]
 
 
+@pytest.mark.parametrize("dedup", [False, True], ids=["append", "append-dedup"])
 def test_kafka_broker_restart_mid_stream_loses_nothing(
-    spark: SparkSession, demo_data: Path, tmp_path: Path
+    spark: SparkSession, demo_data: Path, tmp_path: Path, dedup: bool
 ) -> None:
     broker = LocalKafkaBroker.start(tmp_path / "kafka")
     try:
@@ -204,7 +205,8 @@ def test_kafka_broker_restart_mid_stream_loses_nothing(
         broker.create_topic(topic, partitions=2)
         layout = Layout(tmp_path / "out")
         trigger = "{kind: processing_time, interval: 1s}"
-        sets = overrides(layout, [topic], mode="append", trigger=trigger)
+        extra = ["sink.dedup={window: 1h}"] if dedup else []
+        sets = overrides(layout, [topic], mode="append", trigger=trigger, extra=extra)
         pipeline = demo_pipeline(spark, demo_data, broker.bootstrap_servers, sets)
         produce(broker.bootstrap_servers, topic, [event(i) for i in range(100)])
         run = start_stream(pipeline.plan)
@@ -214,7 +216,8 @@ def test_kafka_broker_restart_mid_stream_loses_nothing(
             broker.stop()
             batches_while_down = len(run.reports)
             broker = LocalKafkaBroker.start(tmp_path / "kafka")  # same data dir, same port
-            produce(broker.bootstrap_servers, topic, [event(i) for i in range(100, 200)])
+            again = [event(i) for i in range(10)] if dedup else []  # redeliveries: dropped
+            produce(broker.bootstrap_servers, topic, [*again, *(event(i) for i in range(100, 200))])
 
             def recovered_or_failed() -> bool:
                 done = sum(r.source_rows for r in run.reports)
