@@ -12,6 +12,7 @@ from parity_kit import PIPELINES, QUIET, DemoData
 from pyspark.sql import SparkSession
 from typer.testing import CliRunner
 
+from spark_enrich._proc import free_port
 from spark_enrich.cli.app import app
 from spark_enrich.online.server import LocalRedisServer
 from spark_enrich.online.store import connect, encode, read_many
@@ -96,3 +97,15 @@ def test_parity_online_takes_no_range() -> None:
     )
     assert result.exit_code == 64, result.output
     assert "--online takes no --runtimes/--from/--to" in result.output
+
+
+def test_parity_online_with_a_store_that_does_not_answer_exits_3(
+    demo_data: DemoData, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPARK_ENRICH_DEMO_DIR", str(demo_data.folder))
+    nowhere = f"redis://:s3cret@127.0.0.1:{free_port()}/0"  # nothing listens there
+    sets = [f"sink.path={tmp_path}/sequences", f"sink.online.url={nowhere}"]
+    code, output = _parity("--online", *(arg for s in sets for arg in ("--set", s)))
+    assert code == 3, output
+    assert "does not answer" in output
+    assert "s3cret" not in output  # the store's password is never shown
