@@ -60,7 +60,9 @@ def load(path: Path, overrides: list[str] | None) -> Pipeline:
 
 def written_label(pipeline: Pipeline) -> str:
     """What the sink's count means: new rows, or sequences written by a sequence sink."""
-    return "sequences written" if pipeline.config.sink.mode == "sequence" else "new sink rows"
+    from spark_enrich.sink import SequenceSink
+
+    return "sequences written" if isinstance(pipeline.plan.sink, SequenceSink) else "new sink rows"
 
 
 def summarise(pipeline: Pipeline, report: RunReport) -> None:

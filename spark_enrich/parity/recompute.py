@@ -14,6 +14,7 @@ from spark_enrich.columns import ERROR, EXECUTOR_COL, META
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.parity.diff import diff_frames
 from spark_enrich.parity.report import DiffReport
+from spark_enrich.sink import MergeSink, SequenceSink
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -130,7 +131,7 @@ def recompute_range(
     )
     outputs = executor_outputs(pipeline, decode(with_row_ids(envelope), plan.decode_spec))
     outputs = outputs.where(_in_range(column, start, end))
-    if config.sink.mode == "merge":
+    if isinstance(plan.sink, MergeSink):
         # A merge sink holds one row per key: the source's redeliveries collapse into it.
         outputs = outputs.dropDuplicates(list(config.output.key))
     return outputs
@@ -152,7 +153,7 @@ def parity_range(
     """
     from spark_enrich.runtime.backfill import replace_column
 
-    if pipeline.config.sink.mode == "sequence":
+    if isinstance(pipeline.plan.sink, SequenceSink):
         raise PipelineRunError(
             "PARITY_UNSUPPORTED_SINK",
             f"Pipeline {pipeline.config.name!r} writes sequences (one row per group), which "

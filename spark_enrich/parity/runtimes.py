@@ -29,8 +29,9 @@ from spark_enrich.parity.report import DiffReport
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from spark_enrich.config.models import DeltaSource, KafkaSource
     from spark_enrich.pipeline import Pipeline
+    from spark_enrich.sources.kafka import KafkaSource
+    from spark_enrich.sources.tables import DeltaSource
 
 STREAM, BATCH = "stream", "batch"
 ROUNDS = ((1, 5), (2, 17), (3, 50))
@@ -58,18 +59,18 @@ class RuntimeSetup:
 
 
 def _sources(pipeline: Pipeline) -> tuple[KafkaSource | None, DeltaSource]:
-    from spark_enrich.config.models import DeltaSource, KafkaSource
+    from spark_enrich.sources.kafka import KafkaSource
+    from spark_enrich.sources.tables import DeltaSource
 
-    config = pipeline.config
-    kafka = next((s for s in config.sources if isinstance(s, KafkaSource)), None)
-    name = config.runtime.batch.source if config.runtime.batch else config.sources[0].name
-    archive = config.source(name)
-    if not isinstance(archive, DeltaSource) or archive.path is None:
+    plan = pipeline.plan
+    kafka = next((s for s in plan.sources.values() if isinstance(s, KafkaSource)), None)
+    archive = plan.source()
+    if not isinstance(archive, DeltaSource) or archive.table.path is None:
         raise PipelineRunError(
             "PARITY_NEEDS_DELTA_SOURCE",
-            f"Pipeline {config.name!r}: parity --runtimes samples the batch source "
-            f"({name!r}), which must be a delta source with a path.",
-            {"pipeline": config.name, "source": name},
+            f"Pipeline {plan.name!r}: parity --runtimes samples the batch source "
+            f"({archive.name!r}), which must be a delta source with a path.",
+            {"pipeline": plan.name, "source": archive.name},
         )
     return kafka, archive
 
@@ -194,9 +195,10 @@ def parity_runtimes(
             table with a path.
     """
     from spark_enrich.materialize import materialize
+    from spark_enrich.sink import SequenceSink
 
     base = setup.pipeline()
-    if base.config.sink.mode == "sequence":
+    if isinstance(base.plan.sink, SequenceSink):
         setup = RuntimeSetup(
             setup.path, [*setup.overrides, "sink.mode=append", "sink.sequence=null"],
             setup.env, setup.spark,
@@ -204,8 +206,8 @@ def parity_runtimes(
         base = setup.pipeline()
     sources = _sources(base)
     archive = sources[1]
-    assert archive.path is not None
-    rows = materialize(setup.spark.read.format("delta").load(archive.path).limit(sample))
+    assert archive.table.path is not None  # checked by _sources
+    rows = materialize(setup.spark.read.format("delta").load(archive.table.path).limit(sample))
     rows.write.format("delta").save(str(work / "archive"))
     streamed = _stream(setup, sources, rows, work, bootstrap)
     batched = setup.pipeline(
