@@ -36,7 +36,8 @@ def fingerprints(out: DataFrame, key: str, columns: Sequence[str]) -> DataFrame:
 
 
 def _per_key(prints: DataFrame, key: str, count: str, hashes: str) -> DataFrame:
-    # The rows of a key, sorted: a key output twice compares as a whole, in any order.
+    # A key's rows (one, unless the executor multiplied it: then counted, not compared), in
+    # an order that does not depend on the run's.
     return prints.groupBy(ident(key)).agg(
         F.count(F.lit(1)).alias(count), F.sort_array(F.collect_list(_HASHES)).alias(hashes)
     )
