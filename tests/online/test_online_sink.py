@@ -7,6 +7,7 @@ thirds; the store is compared with the Delta table (online parity) after each mi
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,31 @@ def test_a_store_killed_mid_stream_loses_nothing_once_the_stream_resumes(
         assert_parity(follow)
     finally:
         server.stop()
+
+
+def test_a_stream_and_a_batch_fold_of_the_same_users_at_once_leave_the_newest_in_the_store(
+    spark: SparkSession, feed: Feed, redis_server: LocalRedisServer, online_prefix: str
+) -> None:
+    follow = sequences(spark, feed.base, redis_server.url, online_prefix)
+    feed.grow(0)
+    follow.run_stream(available_now=True)
+    feed.grow(1)
+    feed.grow(2)
+    # A batch fold (a backfill) of the same users runs in another thread while the stream
+    # folds the new events: both publish, each from the Delta version it read.
+    beside = sequences(spark, feed.base, redis_server.url, online_prefix)
+    errors: list[BaseException] = []
+
+    def fold_beside() -> None:
+        try:
+            beside.run_batch()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    thread = threading.Thread(target=fold_beside)
+    thread.start()
+    follow.run_stream(available_now=True)
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+    assert errors == []
+    assert_parity(follow)
