@@ -87,19 +87,6 @@ def dwell_bucket(dwell_ms: Column) -> Column:
     )
 
 
-def _one_row_per_key(table: DataFrame, key: str, columns: list[str]) -> DataFrame:
-    # An offline table with a repeated key would multiply events in a join and break
-    # `input = output + filtered + dead_lettered`; keep one row per key, chosen deterministically
-    # (the smallest values), so batch and streaming agree.
-    picked = F.min(F.struct(*[F.col(c) for c in columns])).alias("_row")
-    return (
-        table.where(F.col(key).isNotNull())
-        .groupBy(key)
-        .agg(picked)
-        .select(key, *[F.col(f"_row.{c}").alias(c) for c in columns])
-    )
-
-
 def join_pins(events: DataFrame, pins: DataFrame) -> DataFrame:
     """Left-join the pins table (``pin_id, board_id, category, language, created_at``) on
     ``pin_id`` and derive the pin features.
@@ -111,18 +98,18 @@ def join_pins(events: DataFrame, pins: DataFrame) -> DataFrame:
         - ``pin_age_days``: whole UTC calendar days from the pin's ``created_at`` to the
           event (``datediff`` in UTC); negative when the event predates the pin.
 
-    The pins table is small next to the events, so it is broadcast.
+    ``pins`` is ``ctx.table("pins")``: the engine serves it with one row per ``pin_id``
+    (``enrichments.tables[].keys``) and broadcast-hinted when the pipeline says so, so an event
+    joins at most one pin.
     """
-    pin_side = _one_row_per_key(
-        pins, "pin_id", ["board_id", "category", "language", "created_at"]
-    ).select(
+    pin_side = pins.select(
         F.col("pin_id"),
         F.col("board_id").alias("_pin_board_id"),
         F.col("category").alias("_pin_category"),
         F.col("language").alias("_pin_language"),
         F.col("created_at").alias("_pin_created_at"),
     )
-    joined = events.join(F.broadcast(pin_side), on="pin_id", how="left")
+    joined = events.join(pin_side, on="pin_id", how="left")
     return joined.withColumns(
         {
             "board_id": F.coalesce(F.col("board_id"), F.col("_pin_board_id")),
@@ -137,11 +124,10 @@ def join_pins(events: DataFrame, pins: DataFrame) -> DataFrame:
 
 def join_users(events: DataFrame, users: DataFrame) -> DataFrame:
     """Left-join the users table (``user_id, country, signup_time``) on ``user_id``: adds
-    ``user_country`` (null for an unknown user). The table is broadcast."""
-    user_side = _one_row_per_key(users, "user_id", ["country"]).select(
-        F.col("user_id"), F.col("country").alias("_user_country")
-    )
-    joined = events.join(F.broadcast(user_side), on="user_id", how="left")
+    ``user_country`` (null for an unknown user). ``users`` is ``ctx.table("users")``, one row
+    per ``user_id`` as the engine serves it."""
+    user_side = users.select(F.col("user_id"), F.col("country").alias("_user_country"))
+    joined = events.join(user_side, on="user_id", how="left")
     return joined.withColumn("user_country", F.col("_user_country")).drop("_user_country")
 
 

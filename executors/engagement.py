@@ -73,7 +73,7 @@ class Engagement(Executor):
         )
 
     def enrich(self, df: DataFrame, ctx: EnrichContext) -> DataFrame:
-        """Join ``pins`` (on ``pin_id``) and ``users`` (on ``user_id``), both left and broadcast."""
+        """Join ``pins`` (on ``pin_id``) and ``users`` (on ``user_id``), both left joins."""
         return join_users(join_pins(df, ctx.table("pins")), ctx.table("users"))
 
     def normalise(self, df: DataFrame) -> DataFrame:

@@ -71,7 +71,7 @@ class Impressions(Executor):
         )
 
     def enrich(self, df: DataFrame, ctx: EnrichContext) -> DataFrame:
-        """Join ``pins`` on ``pin_id`` (left, broadcast); ``user_country`` is null."""
+        """Join ``pins`` on ``pin_id`` (left); ``user_country`` is null."""
         return join_pins(df, ctx.table("pins")).withColumn(
             "user_country", F.lit(None).cast("string")
         )

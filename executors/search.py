@@ -86,7 +86,7 @@ class Search(Executor):
         )
 
     def enrich(self, df: DataFrame, ctx: EnrichContext) -> DataFrame:
-        """Join ``users`` on ``user_id`` (left, broadcast)."""
+        """Join ``users`` on ``user_id`` (left)."""
         return join_users(df, ctx.table("users"))
 
     def normalise(self, df: DataFrame) -> DataFrame:

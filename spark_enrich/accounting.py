@@ -55,6 +55,8 @@ class BatchReport:
     dead_letters_written: int = 0
     """Rows the dead-letter commit inserted (0 on an idempotent re-run of the batch)."""
     chunk: str | None = None
+    tables: dict[str, int] = field(default_factory=dict)
+    """Offline table -> the Delta version of the snapshot the batch joined."""
 
     @property
     def output(self) -> int:

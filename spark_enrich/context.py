@@ -3,7 +3,7 @@ logical names the configuration declares. The engine builds the context; executo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from spark_enrich.errors import ExecutorContractError
@@ -12,12 +12,19 @@ from spark_enrich.lookup import JoinHow, TableSpec
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+    from spark_enrich.snapshots import SnapshotStore
+
 # A service call as the engine implements it: (events, request columns, response prefix) -> events
 ServiceCall = Callable[["DataFrame"], "DataFrame"]
 
 
 class EnrichContext:
     """Offline tables and enrichment services for one executor, by logical name.
+
+    A table with a spec is served prepared for its joins
+    (:meth:`~spark_enrich.lookup.TableSpec.prepare`: one row per key, or per key and
+    ``valid_from`` with ``as_of``), so an executor never deduplicates it. In a pipeline the
+    engine's snapshots serve the tables (:meth:`from_snapshots`).
 
     Args:
         tables: logical name -> loader returning the table's DataFrame (called lazily, once).
@@ -39,10 +46,32 @@ class EnrichContext:
         self._specs = dict(specs or {})
         self._loaded: dict[str, DataFrame] = {}
         self._executor = executor
+        self._snapshots: SnapshotStore | None = None
+
+    @classmethod
+    def from_snapshots(
+        cls,
+        snapshots: SnapshotStore,
+        tables: Iterable[str],
+        services: Mapping[str, ServiceCall] | None = None,
+        executor: str = "",
+    ) -> EnrichContext:
+        """The engine's context: ``tables`` (logical names) are served from ``snapshots``,
+        whichever snapshot is current when the executor's enrich stage runs."""
+        names = list(tables)
+        context = cls(
+            {name: _unused for name in names},
+            services,
+            executor=executor,
+            specs={name: snapshots.spec(name) for name in names},
+        )
+        context._snapshots = snapshots
+        return context
 
     def table(self, name: str) -> DataFrame:
-        """The offline table declared as ``name`` in ``enrichments.tables``, whole (for a
-        table with ``as_of``: every version of every key); broadcast-hinted when configured.
+        """The offline table declared as ``name`` in ``enrichments.tables``: one row per key
+        (for a table with ``as_of``: every version of every key); broadcast-hinted when
+        configured.
 
         Raises:
             ExecutorContractError: ``UNDECLARED_TABLE`` when the executor did not declare the
@@ -50,7 +79,7 @@ class EnrichContext:
         """
         spec = self._specs.get(name)
         loaded = self._load(name)
-        return spec.hinted(loaded) if spec else loaded
+        return spec.hinted(spec.visible(loaded)) if spec else loaded
 
     def join(self, name: str, events: DataFrame, *, how: JoinHow = "left") -> DataFrame:
         """``events`` joined with the offline table ``name`` as the configuration declares it:
@@ -84,8 +113,12 @@ class EnrichContext:
                 f"available: {sorted(self._tables)}",
                 {"executor": self._executor, "table": name, "available": sorted(self._tables)},
             )
+        if self._snapshots is not None:
+            return self._snapshots.frame(name)
         if name not in self._loaded:
-            self._loaded[name] = self._tables[name]()
+            loaded = self._tables[name]()
+            spec = self._specs.get(name)
+            self._loaded[name] = spec.prepare(loaded) if spec else loaded
         return self._loaded[name]
 
     def call_service(self, name: str, df: DataFrame) -> DataFrame:
@@ -102,3 +135,7 @@ class EnrichContext:
                 {"executor": self._executor, "service": name, "available": sorted(self._services)},
             )
         return self._services[name](df)
+
+
+def _unused() -> DataFrame:
+    raise AssertionError("a snapshot-served context never calls its loaders")

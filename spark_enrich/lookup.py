@@ -7,6 +7,7 @@ config CLI must not load it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 from typing import TYPE_CHECKING, Literal
 
 from spark_enrich.errors import ExecutorContractError
@@ -14,11 +15,14 @@ from spark_enrich.sqltext import ident
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
+    from pyspark.sql.types import DataType
 
 JoinHow = Literal["left", "inner"]
 
 # Internal name of the derived end of validity (``valid_to: null``); never reaches the output.
 _VALID_UNTIL = "_se_valid_until"
+# Internal name of the row a prepared table keeps for a key.
+_ROW = "_se_row"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,53 @@ class TableSpec:
 
         return F.broadcast(table) if self.broadcast else table
 
+    def prepare(self, table: DataFrame) -> DataFrame:
+        """``table`` laid out for :meth:`apply`: one row per key, or with ``as_of`` one row per
+        key and ``valid_from`` (plus the derived end of validity when ``valid_to`` is not
+        configured). Rows with a null key are dropped: they match no event.
+
+        Where a key repeats, the row with the smallest values (compared column by column in
+        the table's order) is kept, so every run and runtime picks the same one and a join
+        never multiplies an event. A table lacking a configured column is returned as it is:
+        :meth:`apply` names the missing columns.
+        """
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        validity = self._validity_columns()
+        if any(c not in table.columns for c in (*self.keys, *validity)):
+            return table
+        row_key = (*self.keys, self.as_of.valid_from) if self.as_of is not None else self.keys
+        others = [f for f in table.schema.fields if f.name not in row_key]
+        present = reduce(lambda a, b: a & b, [_col(k).isNotNull() for k in self.keys])
+        rows = table.where(present)
+        if others:
+            whole = F.struct(*[_col(f.name) for f in others])
+            ordered = [f for f in others if _orderable(f.dataType)]
+            picked = (
+                F.min(whole)
+                if len(ordered) == len(others)
+                else F.min_by(whole, F.struct(*[_col(f.name) for f in ordered]))
+            )
+            rows = rows.groupBy(*map(_col, row_key)).agg(picked.alias(_ROW))
+            rows = rows.select(
+                *[
+                    _col(c) if c in row_key else F.col(_ROW).getField(c).alias(c)
+                    for c in table.columns
+                ]
+            )
+        else:
+            rows = rows.select(*map(_col, table.columns)).distinct()
+        if self.as_of is not None and self.as_of.valid_to is None:
+            # "Until the next row": the end of a row's validity is its key's next start.
+            by_key = Window.partitionBy(*map(_col, self.keys)).orderBy(_col(self.as_of.valid_from))
+            rows = rows.withColumn(_VALID_UNTIL, F.lead(_col(self.as_of.valid_from)).over(by_key))
+        return rows
+
+    def visible(self, prepared: DataFrame) -> DataFrame:
+        """A prepared table without the engine's derived columns (what ``ctx.table`` serves)."""
+        return prepared.drop(_VALID_UNTIL) if _VALID_UNTIL in prepared.columns else prepared
+
     def apply(
         self, events: DataFrame, table: DataFrame, *, how: JoinHow, name: str, executor: str
     ) -> DataFrame:
@@ -58,7 +109,8 @@ class TableSpec:
         With ``as_of``, an event gets the row whose ``[valid_from, valid_to)`` holds its event
         time; when ``valid_to`` is not configured a row is valid until the key's next row.
         ``left`` keeps events without a matching row (table columns null), ``inner`` drops
-        them.
+        them. ``table`` is laid out by :meth:`prepare` (the engine's snapshots are); a table
+        that is not gets its end of validity derived here, but keeps repeated keys.
         """
         from pyspark.sql import Window
         from pyspark.sql import functions as F
@@ -68,9 +120,17 @@ class TableSpec:
             raise ValueError(f"how must be 'left' or 'inner', not {how!r}")
         self._check(events, table, name, executor)
         validity = self._validity_columns()
-        added = [c for c in table.columns if c not in self.keys and c not in validity]
+        added = [
+            c
+            for c in table.columns
+            if c not in self.keys and c not in validity and c != _VALID_UNTIL
+        ]
         side = table
-        if self.as_of is not None and self.as_of.valid_to is None:
+        if (
+            self.as_of is not None
+            and self.as_of.valid_to is None
+            and _VALID_UNTIL not in table.columns
+        ):
             # "Until the next row": the end of a row's validity is its key's next start.
             by_key = Window.partitionBy(*map(_col, self.keys)).orderBy(_col(self.as_of.valid_from))
             side = side.withColumn(_VALID_UNTIL, F.lead(_col(self.as_of.valid_from)).over(by_key))
@@ -134,6 +194,19 @@ class TableSpec:
                 "exist in the events; rename or drop them before the join.",
                 {"executor": executor, "table": name, "columns": clashes},
             )
+
+
+def _orderable(data_type: DataType) -> bool:
+    """Whether Spark can compare values of ``data_type`` (maps and variants it cannot)."""
+    from pyspark.sql.types import ArrayType, MapType, StructType, VariantType
+
+    if isinstance(data_type, (MapType, VariantType)):
+        return False
+    if isinstance(data_type, ArrayType):
+        return _orderable(data_type.elementType)
+    if isinstance(data_type, StructType):
+        return all(_orderable(f.dataType) for f in data_type.fields)
+    return True
 
 
 def _side(column: str) -> str:

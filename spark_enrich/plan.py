@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from spark_enrich.config import models
@@ -23,13 +24,12 @@ from spark_enrich.metrics import MetricsSink, make_metrics
 from spark_enrich.registry import ExecutorRegistry, default_registry
 from spark_enrich.services import make_service_call
 from spark_enrich.sink import DeltaSink, make_sink, user_metadata
+from spark_enrich.snapshots import OfflineTable, SnapshotStore
 from spark_enrich.sources import DeltaSource, FilesSource, KafkaSource, Source
 from spark_enrich.tables import TableRef
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
     from spark_enrich.config import PipelineConfig
     from spark_enrich.config.models import TableEnrichment
@@ -48,6 +48,8 @@ class CompiledPipeline:
     dead_letters: DeadLetterTable
     metrics: MetricsSink
     sources: dict[str, Source] = field(default_factory=dict)
+    snapshots: SnapshotStore | None = None
+    """The offline tables' snapshots (every batch calls :meth:`SnapshotStore.refresh`)."""
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
@@ -85,7 +87,11 @@ class CompiledPipeline:
         )
 
     def commit_metadata(self, **extra: object) -> str:
-        """The ``userMetadata`` of this pipeline's Delta commits."""
+        """The ``userMetadata`` of this pipeline's Delta commits; with offline tables, the
+        Delta version of each snapshot the batch joined (``tables``), so it can be rerun."""
+        tables = self.snapshots.versions() if self.snapshots is not None else {}
+        if tables:
+            extra = {"tables": tables, **extra}
         return user_metadata(
             self.config.name,
             self.config.config_hash(),
@@ -114,13 +120,12 @@ def compile_source(
     return FilesSource(config, default_date_column=default_date_column)
 
 
-def _table_loader(spark: SparkSession, table: TableEnrichment) -> Callable[[], DataFrame]:
-    ref = TableRef.of(path=table.path, table=table.table)
-
-    def load() -> DataFrame:
-        return ref.read(spark)
-
-    return load
+def _offline_table(table: TableEnrichment) -> OfflineTable:
+    # ``every_batch`` is the one refresh that is not a duration.
+    refresh = table.refresh if isinstance(table.refresh, timedelta) else None
+    return OfflineTable(
+        table.name, TableRef.of(path=table.path, table=table.table), _table_spec(table), refresh
+    )
 
 
 def _table_spec(table: TableEnrichment) -> TableSpec:
@@ -155,16 +160,19 @@ def compile_pipeline(
         ),
         max_future=decoding.event_time_max_ahead,
     )
+    classes = [registry.get(ex_cfg.name) for ex_cfg in config.executors]
+    joined = {name for cls in classes for name in cls.spec.tables}
+    snapshots = SnapshotStore(
+        spark, [_offline_table(config.table(name)) for name in sorted(joined)]
+    )
     bound = []
-    for ex_cfg in config.executors:
-        cls = registry.get(ex_cfg.name)
+    for ex_cfg, cls in zip(config.executors, classes, strict=True):
         params_model = cls.spec.params_model
         params = params_model.model_validate(ex_cfg.params) if params_model else None
-        declared = {name: config.table(name) for name in cls.spec.tables}
-        tables = {name: _table_loader(spark, table) for name, table in declared.items()}
-        specs = {name: _table_spec(table) for name, table in declared.items()}
         services = {name: make_service_call(config.service(name)) for name in cls.spec.services}
-        context = EnrichContext(tables, services, executor=cls.spec.name, specs=specs)
+        context = EnrichContext.from_snapshots(
+            snapshots, cls.spec.tables, services, executor=cls.spec.name
+        )
         bound.append(BoundExecutor(cls(params), context))
     sink = make_sink(config)
     compiled = CompiledPipeline(
@@ -179,6 +187,7 @@ def compile_pipeline(
         ),
         metrics=make_metrics(config),
         sources=_sources(config),
+        snapshots=snapshots,
     )
     if run_id:
         compiled.run_id = run_id

@@ -142,6 +142,8 @@ def process_batch(
             ``BACKFILL_WOULD_EMPTY`` when a replaced range would empty days (nothing written).
     """
     report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
+    # The offline tables this batch joins, fixed before anything reads them.
+    report.tables = plan.snapshots.refresh() if plan.snapshots is not None else {}
     decoded = _decode(plan, policy.deliveries(plan.sink, envelope), batch_id)
     run: ExecutorRun | None = None
     try:

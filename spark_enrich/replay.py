@@ -162,6 +162,8 @@ def replay(
     spark = plan.spark
     run_id = uuid.uuid4().hex[:12]
     report = ReplayReport(plan.name, run_id)
+    if plan.snapshots is not None:
+        plan.snapshots.expire()  # a new run joins the tables as they are now
     letters = pending(spark, plan.dead_letters, pipeline=plan.name, reason=reason, since=since)
     letters = letters.withColumn(_KEY, event_key(F.col("source"), F.col("raw_payload")))
     letters = materialize(letters)

@@ -174,6 +174,8 @@ def backfill(
     plan_chunks = list(chunks(start, end, size)) if src.chunked else [Chunk(start, end)]
     done = set() if force else finished_chunks(plan)
     report = RunReport(config.name, plan.run_id)
+    if plan.snapshots is not None:
+        plan.snapshots.expire()  # a new run joins the tables as they are now
     bar = _Progress(len(plan_chunks), progress)
     try:
         for number, chunk in enumerate(plan_chunks):

@@ -30,6 +30,8 @@ def run_batch(
     any case.
     """
     config = plan.config
+    if plan.snapshots is not None:
+        plan.snapshots.expire()  # a new run joins the tables as they are now
     src = plan.source(source)
     snapshot = src.snapshot(plan.spark)
     envelope = src.read_batch(

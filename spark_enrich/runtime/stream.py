@@ -99,6 +99,8 @@ def start_stream(
     check_checkpoint(plan.spark, checkpoint, config.name, src)
     src.check_reachable()
     app_id = txn_app_id(config.name, checkpoint)
+    if plan.snapshots is not None:
+        plan.snapshots.expire()  # a new run joins the tables as they are now
     envelope = src.read_stream(plan.spark)
     dedup = plan.sink.dedup
     if dedup is not None:  # before foreachBatch: Spark keeps streaming state only here

@@ -21,7 +21,7 @@ from support.executors import (
 )
 
 from executors import Engagement, EngagementParams
-from spark_enrich import EnrichContext
+from spark_enrich import EnrichContext, TableSpec
 from spark_enrich.testing import run_stages
 
 MONDAY_0030 = utc("2026-01-05 00:30:00")
@@ -32,7 +32,7 @@ def pins(spark: SparkSession) -> DataFrame:
         [
             ("p1", "b1", "food", "en", utc("2025-12-30 10:00:00")),
             ("p2", "b2", "travel", "de", utc("2026-01-05 23:00:00")),
-            # p3 appears twice: the join must not double its events.
+            # p3 appears twice: the engine serves one row per key, so no event is doubled.
             ("p3", "b3", "diy", "en", utc("2025-06-01 00:00:00")),
             ("p3", "b3", "art", "en", utc("2025-06-01 00:00:00")),
         ],
@@ -51,9 +51,16 @@ def tables(spark: SparkSession) -> dict[str, DataFrame]:
     return {"pins": pins(spark), "users": users(spark)}
 
 
+# As the demo pipeline declares them (enrichments.tables[].keys): the engine serves each table
+# with one row per key.
+JOINS = {"pins": TableSpec(keys=("pin_id",)), "users": TableSpec(keys=("user_id",))}
+
+
 def context(spark: SparkSession) -> EnrichContext:
     return EnrichContext(
-        {"pins": lambda: pins(spark), "users": lambda: users(spark)}, executor="engagement"
+        {"pins": lambda: pins(spark), "users": lambda: users(spark)},
+        executor="engagement",
+        specs=JOINS,
     )
 
 
@@ -93,7 +100,7 @@ def test_filter_drops_bots_short_closeups_and_events_without_pin(spark: SparkSes
     kept = ["human", "no-agent", "closeup-500", "save-no-dwell", "short-click"]
 
     source = events_frame(spark, *rows.values())
-    actual = run_stages(Engagement(), source, tables=tables(spark)).filter
+    actual = run_stages(Engagement(), source, tables=tables(spark), joins=JOINS).filter
 
     expected = events_frame(spark, *(rows[k] for k in kept))
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
@@ -109,7 +116,7 @@ def test_filter_follows_params(spark: SparkSession) -> None:
     params = EngagementParams(min_closeup_ms=1000, bot_pattern="^curl/")
 
     source = events_frame(spark, *rows)
-    actual = run_stages(Engagement(params), source, tables=tables(spark)).filter
+    actual = run_stages(Engagement(params), source, tables=tables(spark), joins=JOINS).filter
 
     expected = events_frame(spark, rows[1], rows[2])
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
@@ -248,7 +255,7 @@ def test_all_stages_produce_the_output_contract(spark: SparkSession) -> None:
             event_time=utc("2026-01-06 00:10:00"),
         ),
     )
-    out = run_stages(Engagement(), source, tables=tables(spark)).normalise
+    out = run_stages(Engagement(), source, tables=tables(spark), joins=JOINS).normalise
 
     expected = contract_frame(
         spark,

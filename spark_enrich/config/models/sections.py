@@ -7,12 +7,14 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from spark_enrich.config.ddl import StructType, parse_schema
 from spark_enrich.config.models._base import ConfigModel, Faults, exactly_one
 from spark_enrich.config.problems import Loc
 from spark_enrich.config.types import (
+    DURATION_PATTERN,
     DatetimePattern,
     DDLSchemaStr,
     Duration,
@@ -25,6 +27,8 @@ from spark_enrich.config.types import (
     NonNegativeDuration,
     NullPolicy,
     PathStr,
+    format_duration,
+    parse_duration,
 )
 
 with warnings.catch_warnings():
@@ -111,6 +115,48 @@ class AsOf(ConfigModel):
     )
 
 
+EVERY_BATCH = "every_batch"
+"""``enrichments.tables[].refresh``: read and prepare the table again for every batch."""
+
+
+def _refresh(value: object) -> object:
+    if value == EVERY_BATCH:
+        return value
+    try:
+        interval = parse_duration(value)
+    except PydanticCustomError:
+        interval = None
+    if interval is None or interval <= timedelta(0):
+        raise PydanticCustomError(
+            "BAD_VALUE",
+            "'{value}' is neither every_batch nor a duration longer than zero, like 30s or 5m",
+            {"value": value, "allowed": "every_batch, or a duration like 30s, 5m, 1h"},
+        )
+    return interval
+
+
+def _refresh_json(value: timedelta | str) -> str:
+    return value if isinstance(value, str) else format_duration(value)
+
+
+Refresh = Annotated[
+    Literal["every_batch"] | Duration,
+    BeforeValidator(_refresh),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"const": EVERY_BATCH},
+                {"type": "string", "pattern": DURATION_PATTERN},
+            ],
+            "examples": ["5m", "30s", EVERY_BATCH],
+        }
+    ),
+    PlainSerializer(_refresh_json, return_type=str, when_used="json"),
+]
+"""How often the engine checks an offline table for a new Delta version: a duration, or
+``every_batch``."""
+
+
 class TableEnrichment(ConfigModel):
     """An offline Delta table that executors join, by logical name."""
 
@@ -125,7 +171,15 @@ class TableEnrichment(ConfigModel):
     broadcast: bool = Field(default=False, description="Hint Spark to broadcast the table.")
     as_of: AsOf | None = Field(
         default=None,
-        description="Point-in-time join by `ctx.join`; null = join every row of the key.",
+        description="Point-in-time join by `ctx.join`; null = one row per key.",
+    )
+    refresh: Refresh = Field(
+        default=timedelta(minutes=5),
+        description=(
+            "How often the engine checks the table's Delta version and, when it changed, "
+            "swaps in a new snapshot (read, prepared and cached once, then reused by every "
+            "batch); `every_batch` reads and prepares the table for every batch."
+        ),
     )
 
     def shape(self) -> None:
