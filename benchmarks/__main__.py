@@ -1,4 +1,4 @@
-"""``python -m benchmarks {batch,stream,latency,sequences,diff}`` — see each module's docstring."""
+"""``python -m benchmarks {batch,stream,latency,sequences,diff,serving}``: see each module."""
 
 from __future__ import annotations
 
@@ -31,11 +31,19 @@ def main() -> None:
     lat.add_argument("--trigger-seconds", type=int, default=1)
     lat.add_argument("--warm-up", type=int, default=45, help="Seconds produced, not measured.")
     lat.add_argument("--max-offsets", type=int, default=50_000)
+    sv = sub.add_parser("serving", help="Serving API vs bare Redis GET at a fixed rate.")
+    sv.add_argument("--users", type=int, default=10_000)
+    sv.add_argument("--rate", type=int, default=500)
+    sv.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
     # One folder per case: the cases write tables of different schemas under the same names
     # (a stream run's passthrough table would make a later batch run's overwrite fail).
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="spark-enrich-bench-"))) / args.case
-    if args.case == "batch":
+    if args.case == "serving":
+        from benchmarks.serving import main as serving
+
+        serving(args.users, args.rate, args.seconds, workdir)
+    elif args.case == "batch":
         from benchmarks.batch import main as batch
 
         batch(args.events, workdir, args.repeat)
