@@ -118,6 +118,10 @@ def run(
                 f"sequence table:       {done.sequences.config.sink.path} holds {users} users' "
                 "latest events"
             )
+            from spark_enrich.online.demo import serve_one_user
+
+            path, body = serve_one_user(done.sequences, out / "_online_store")
+            typer.echo(f"served online: GET {path} ->\n{body}")
     except ConfigError as exc:
         fail(exc, EXIT_CONFIG_INVALID)
     except EnvironmentProblem as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -114,6 +115,13 @@ def test_demo_run_enriches_the_events_and_folds_them_into_each_users_sequence(
     # Every demo event names a pin or a query, so each user's sequence holds min(50, events).
     assert sizes == {user: min(50, n) for user, n in per_user.items()}
     assert f"sequences written {len(per_user)}" in result.output
+    # It ends by serving the first user's sequence from a real store over HTTP.
+    first = min(per_user)
+    served = re.search(
+        rf"served online: GET /v1/sequences/{first}\?limit=3 ->\n(.+)$", result.output, re.M
+    )
+    assert served, result.output
+    assert len(json.loads(served.group(1))["events"]) == min(3, per_user[first])
     # The batch report: one line per executor of the demo pipeline with its counts.
     for name in DEMO_EXECUTORS:
         assert re.search(rf"^  {name} +input +\d+  output +\d+", result.output, re.M), name
