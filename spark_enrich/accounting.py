@@ -11,10 +11,58 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger("spark_enrich.accounting")
+
+
+@dataclass(frozen=True)
+class EventTimes:
+    """Event times of a batch's output rows: the newest, the median and the 1st percentile
+    (approximate, from ``percentile_approx``), observed while the rows are computed."""
+
+    newest: datetime
+    median: datetime
+    oldest_percentile: datetime
+    """The 1st percentile: 99 % of the rows are newer."""
+
+    def freshness(self, committed_at: datetime) -> Freshness:
+        """How old the rows were when committed at ``committed_at``."""
+
+        def ms(t: datetime) -> int:
+            return max(0, round((committed_at - t).total_seconds() * 1000))
+
+        return Freshness(ms(self.newest), ms(self.median), ms(self.oldest_percentile))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Commit time minus event time, in milliseconds: of the newest row written (``newest_ms``),
+    and the median and 99th percentile over the rows."""
+
+    newest_ms: int
+    p50_ms: int
+    p99_ms: int
+
+
+@dataclass(frozen=True)
+class SourceLag:
+    """How far a stream is behind its source, as Spark last reported it: Kafka offsets behind
+    the latest per ``topic-partition``, or Delta versions behind the table's latest."""
+
+    source: str
+    offsets: dict[str, int] = field(default_factory=dict)
+    versions: int | None = None
+
+    @property
+    def total_offsets(self) -> int | None:
+        """Offsets behind over every partition (None for a Delta source)."""
+        return sum(self.offsets.values()) if self.offsets or self.versions is None else None
 
 
 @dataclass
@@ -30,6 +78,12 @@ class ExecutorCounts:
     outside_range: int = 0
     """Output rows of a Kafka backfill dated outside its range: not written (they belong to
     the days the backfill does not replace)."""
+    dead_lettered_by_reason: dict[str, int] = field(default_factory=dict)
+    """``dead_lettered`` per reason code (``contract_violation``, ``executor_error``...)."""
+    event_times: EventTimes | None = None
+    """The event times of the output rows (None: no output, or no event-time column)."""
+    freshness: Freshness | None = None
+    """Commit time minus the output's event times; set once the batch is committed."""
 
     @property
     def balanced(self) -> bool:
@@ -57,6 +111,55 @@ class BatchReport:
     chunk: str | None = None
     tables: dict[str, int] = field(default_factory=dict)
     """Offline table -> the Delta version of the snapshot the batch joined."""
+    runtime: str = "batch"
+    """``stream``, ``batch`` or ``backfill``: the same metrics, told apart."""
+    phases_ms: dict[str, int] = field(default_factory=dict)
+    """Wall time per phase: ``read`` (planning the source read; the bytes are read while
+    decoding, in the same Spark job), ``decode``, ``executors``, ``dead_letters``, ``sink``."""
+    duration_ms: int = 0
+    """Wall time of the whole batch, from its read to its last write."""
+    input_rows_per_second: float | None = None
+    """Source rows per second of wall time since the previous batch started (streams; a batch
+    run: as processed)."""
+    lag: SourceLag | None = None
+    """How far behind its source the stream was as this batch was recorded (streams only)."""
+    committed_at: datetime | None = None
+    """When the sink commit finished (None: nothing written)."""
+
+    @property
+    def processed_rows_per_second(self) -> float | None:
+        """Source rows per second of the batch's own wall time."""
+        return self.source_rows * 1000 / self.duration_ms if self.duration_ms else None
+
+    @property
+    def freshness(self) -> Freshness | None:
+        """Commit time minus the newest event time written over every executor (p50 and p99:
+        the worst executor's; exact percentiles over the union are not observed)."""
+        found = [e.freshness for e in self.executors if e.freshness is not None]
+        if not found:
+            return None
+        return Freshness(
+            min(f.newest_ms for f in found),
+            max(f.p50_ms for f in found),
+            max(f.p99_ms for f in found),
+        )
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the wall time of the ``with`` block to ``phases_ms[phase]``."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = round((time.perf_counter() - began) * 1000)
+            self.phases_ms[phase] = self.phases_ms.get(phase, 0) + spent
+
+    def mark_committed(self, at: datetime) -> None:
+        """Record the commit time and each executor's freshness at it."""
+        self.committed_at = at
+        for e in self.executors:
+            if e.event_times is not None:
+                e.freshness = e.event_times.freshness(at)
 
     @property
     def output(self) -> int:
@@ -111,11 +214,21 @@ class BatchReport:
             filtered=self.filtered,
             dead_lettered=self.dead_lettered,
             outside_range=self.outside_range,
+            processed_rows_per_second=self.processed_rows_per_second,
         )
+        if self.lag is not None:
+            data["lag"]["total_offsets"] = self.lag.total_offsets
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """The report as one JSON object (times in ISO 8601)."""
+        return json.dumps(self.to_dict(), sort_keys=True, default=_iso)
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 _TOTALLED = (

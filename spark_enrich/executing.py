@@ -17,16 +17,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import reduce
 
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
+from spark_enrich.accounting import EventTimes
 from spark_enrich.columns import ERROR, EXECUTOR_COL, EXECUTOR_VERSION_COL, META, Reason
 from spark_enrich.errors import ExecutorContractError, PipelineRunError
 from spark_enrich.failures import summary
 from spark_enrich.isolation import MAX_POISON_ROWS, PoisonSearch, fail_if_not_about_rows, fails
 from spark_enrich.materialize import materialize, release
+from spark_enrich.sqltext import ident
 from spark_enrich.stages import BoundExecutor, Conformance, apply_stages
 
 __all__ = [
@@ -60,6 +63,10 @@ class ExecutorResult:
     cached: list[DataFrame] = field(default_factory=list)
     outside_range: int = 0
     """Good rows outside :attr:`Conformance.scope`, left out of ``conformed``."""
+    reasons: dict[str, int] = field(default_factory=dict)
+    """``dead_lettered`` per reason."""
+    event_times: EventTimes | None = None
+    """The output rows' event times (:attr:`Conformance.event_time`)."""
 
     def release(self) -> None:
         for frame in self.cached:
@@ -93,6 +100,36 @@ class _Planned:
             int(outcome["outside"]),
         )
 
+    def reasons(self) -> dict[str, int]:
+        """Contract violations per reason."""
+        outcome = self.outcome.get
+        return {r.value: int(outcome[r.value]) for r in Reason if outcome[r.value]}
+
+    def event_times(self) -> EventTimes | None:
+        """The good rows' event times, when observed and there are any."""
+        outcome = self.outcome.get
+        newest, percentiles = outcome.get("newest"), outcome.get("percentiles")
+        if newest is None or not percentiles:
+            return None
+        median, low = (_utc(micros) for micros in percentiles)
+        return EventTimes(_utc(newest), median, low)
+
+
+def _utc(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
+
+
+def _event_time_columns(ok: Column, event_time: str | None) -> list[Column]:
+    """The newest event time and its median and 1st percentile over the good rows, in
+    microseconds since the epoch (approximate percentiles: one pass, bounded memory)."""
+    if event_time is None:
+        return []
+    micros = F.when(ok, F.unix_micros(F.col(ident(event_time))))
+    return [
+        F.max(micros).alias("newest"),
+        F.percentile_approx(micros, [0.5, 0.01]).alias("percentiles"),
+    ]
+
 
 def _plan(bound: BoundExecutor, routed: DataFrame, contract: Conformance) -> _Planned:
     # The rows kept by the filter and the conformed outcome are counted while the output is
@@ -111,6 +148,8 @@ def _plan(bound: BoundExecutor, routed: DataFrame, contract: Conformance) -> _Pl
         F.count_if(~failed & inside).alias("ok"),
         F.count_if(failed).alias("bad"),
         F.count_if(~failed & ~inside).alias("outside"),
+        *(F.count_if(F.col(f"{ERROR}.reason") == r.value).alias(r.value) for r in Reason),
+        *_event_time_columns(~failed & inside, contract.event_time),
     )
     if contract.scope is not None:
         conformed = conformed.where(failed | inside)
@@ -119,12 +158,10 @@ def _plan(bound: BoundExecutor, routed: DataFrame, contract: Conformance) -> _Pl
 
 def _attempt(
     bound: BoundExecutor, routed: DataFrame, contract: Conformance
-) -> tuple[int, DataFrame, int, int, int]:
+) -> tuple[_Planned, DataFrame]:
     planned = _plan(bound, routed, contract)
     # Materialising evaluates every column, so a failing expression raises here.
-    conformed = materialize(planned.conformed)
-    kept, ok, bad, outside = planned.counts()
-    return kept, conformed, ok, bad, outside
+    return planned, materialize(planned.conformed)
 
 
 def _slim(conformed: DataFrame) -> DataFrame:
@@ -154,10 +191,12 @@ def run_executor(
             than :data:`MAX_POISON_ROWS` rows fail.
     """
     try:
-        kept, conformed, ok, bad, outside = _attempt(bound, routed, contract)
+        planned, conformed = _attempt(bound, routed, contract)
+        kept, ok, bad, outside = planned.counts()
         return ExecutorResult(
             bound.name, bound.version, input_rows, input_rows - kept, ok, bad, conformed,
-            cached=[conformed], outside_range=outside,
+            cached=[conformed], outside_range=outside, reasons=planned.reasons(),
+            event_times=planned.event_times(),
         )  # fmt: skip
     except ExecutorContractError:
         raise
@@ -168,19 +207,20 @@ def run_executor(
     row_id = F.col(f"{META}.row_id")
     ids = list(poison)
     try:
-        kept, conformed, ok, bad, outside = _attempt(
-            bound, routed.where(~row_id.isin(ids)), contract
-        )
+        planned, conformed = _attempt(bound, routed.where(~row_id.isin(ids)), contract)
     except ExecutorContractError:
         raise
     except Exception as exc:
         fail_if_not_about_rows(exc, [bound.name])
         raise
     n_poison = len(poison)
+    kept, ok, bad, outside = planned.counts()
+    reasons = planned.reasons()
+    reasons[Reason.EXECUTOR_ERROR.value] = reasons.get(Reason.EXECUTOR_ERROR.value, 0) + n_poison
     return ExecutorResult(
         bound.name, bound.version, input_rows, input_rows - n_poison - kept, ok, bad + n_poison,
         conformed, poison=_poison_letters(routed, poison), cached=[conformed],
-        outside_range=outside,
+        outside_range=outside, reasons=reasons, event_times=planned.event_times(),
     )  # fmt: skip
 
 
@@ -344,6 +384,8 @@ def _run_jointly(
                 conformed=conformed,
                 cached=[joint],
                 outside_range=outside,
+                reasons=p.reasons(),
+                event_times=p.event_times(),
             )
         )
     return ExecutorRun(results, joint)

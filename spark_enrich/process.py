@@ -6,7 +6,9 @@ it once per chunk. There is no other path from input to output.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from functools import reduce
 from typing import TYPE_CHECKING
 
@@ -31,6 +33,7 @@ from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.executing import BoundExecutor, ExecutorRun, run_executors
 from spark_enrich.materialize import materialize, release
+from spark_enrich.metrics import NoMetrics
 from spark_enrich.policy import NORMAL, BatchPolicy
 from spark_enrich.sqltext import ident
 
@@ -118,6 +121,9 @@ def process_batch(
     txn: Txn | None = None,
     policy: BatchPolicy = NORMAL,
     chunk: str | None = None,
+    runtime: str = "batch",
+    read_started: float | None = None,
+    arrivals_since: float | None = None,
 ) -> BatchReport:
     """Process one batch of envelope rows end to end: decode and count, run the executors,
     gather the dead letters, write (as ``policy`` says).
@@ -132,6 +138,9 @@ def process_batch(
         policy: how the batch is conformed and written (:mod:`spark_enrich.policy`): append or
             merge, replace a date range, dry run, replay.
         chunk: a label for the report (the backfill range).
+        runtime: ``stream``, ``batch`` or ``backfill``, for the metrics.
+        read_started: ``perf_counter()`` when the caller began planning the read.
+        arrivals_since: ``perf_counter()`` of the previous micro-batch's start (input rate).
 
     Returns:
         The batch's accounting report (also emitted to the metrics sink).
@@ -141,25 +150,47 @@ def process_batch(
             configured ``dead_letters.max_share`` (after the dead letters are written);
             ``BACKFILL_WOULD_EMPTY`` when a replaced range would empty days (nothing written).
     """
-    report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk)
+    report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk, runtime=runtime)
     # The offline tables this batch joins, fixed before anything reads them.
     report.tables = plan.snapshots.refresh() if plan.snapshots is not None else {}
-    decoded = _decode(plan, policy.deliveries(plan.sink, envelope), batch_id)
+    started = time.perf_counter()
+    if read_started is not None:
+        report.phases_ms["read"] = round((started - read_started) * 1000)
+    with report.timed("decode"):
+        decoded = _decode(plan, policy.deliveries(plan.sink, envelope), batch_id)
     run: ExecutorRun | None = None
     try:
         by_type = _count(decoded, report)
-        run = run_executors(_routed(plan, decoded, by_type), policy.conformance(plan.contract))
+        if arrivals_since is not None and started > arrivals_since:
+            report.input_rows_per_second = report.source_rows / (started - arrivals_since)
+        conformance = replace(policy.conformance(plan.contract), event_time=_event_time(plan))
+        with report.timed("executors"):
+            run = run_executors(_routed(plan, decoded, by_type), conformance)
         dead = _dead_letters(plan, decoded, run, report)
         report.check()
         if policy.writes:
             output = _engine_metadata(plan, run.output())
             _write(plan, report, output, dead, batch_id=batch_id, txn=txn, policy=policy)
+        begun = started if read_started is None else read_started
+        report.duration_ms = round((time.perf_counter() - begun) * 1000)
+        if arrivals_since is None:  # a batch run's events were all there at its start
+            report.input_rows_per_second = report.processed_rows_per_second
         plan.metrics.emit(plan.spark, report)
         return report
     finally:
         if run is not None:
             run.release()
         release(decoded.rows)
+
+
+def _event_time(plan: CompiledPipeline) -> str | None:
+    """The contract's event-time column (``decoding.event_time_field``, when the contract has
+    it as a TIMESTAMP), observed for freshness; None when metrics are off."""
+    if isinstance(plan.metrics, NoMetrics):
+        return None
+    name = plan.config.decoding.event_time_field
+    column = next((c for c in plan.contract.columns if c.name == name), None)
+    return name if column is not None and column.type.strip().lower() == "timestamp" else None
 
 
 def _decode(plan: CompiledPipeline, envelope: DataFrame, batch_id: int) -> _Decoded:
@@ -245,6 +276,8 @@ def _dead_letters(
                 result.output,
                 result.dead_lettered,
                 result.outside_range,
+                dead_lettered_by_reason=result.reasons,
+                event_times=result.event_times,
             )
         )
         if result.dead_lettered:
@@ -312,12 +345,15 @@ def _write(
         sink.publish_online(spark, output)
         return
     if report.dead_lettered or retry:
-        _write_dead_letters(plan, report, dead, metadata, txn=txn, retry=retry, policy=policy)
+        with report.timed("dead_letters"):
+            _write_dead_letters(plan, report, dead, metadata, txn=txn, retry=retry, policy=policy)
     _check_share(plan, report, batch_id, policy.max_share(plan.config.dead_letters.max_share))
     if report.output or replace is not None:
-        report.sink_rows_added = sink.write(
-            spark, output, txn=txn, user_metadata=metadata, replace=replace
-        )
+        with report.timed("sink"):
+            report.sink_rows_added = sink.write(
+                spark, output, txn=txn, user_metadata=metadata, replace=replace
+            )
+        report.mark_committed(datetime.now(timezone.utc))
 
 
 def _write_dead_letters(

@@ -114,6 +114,8 @@ class Conformance:
     scope: str | None = None
     """SQL condition on the contract columns: good rows failing it are not this run's output
     (a Kafka backfill reads a margin around its range); they are left out and counted."""
+    event_time: str | None = None
+    """A TIMESTAMP contract column whose times are observed for the freshness metrics."""
 
     def apply(self, df: DataFrame, executor: str) -> DataFrame:
         return conform(df, self.contract, executor=executor, constraint=self.constraint)

@@ -70,8 +70,12 @@ def locations(s: Sections) -> list[tuple[Loc, str, bool]]:
         add(("dead_letters",), s.dead_letters, True)
     if s.runtime is not None and s.runtime.stream is not None and s.runtime.stream.checkpoint:
         out.append((("runtime", "stream", "checkpoint"), s.runtime.stream.checkpoint, True))
-    if s.observability is not None and isinstance(s.observability.metrics, DeltaMetrics):
-        out.append((("observability", "metrics", "path"), s.observability.metrics.path, True))
+    if s.observability is not None:
+        listed = isinstance(s.observability.metrics, list)
+        for i, metrics in enumerate(s.observability.destinations()):
+            if isinstance(metrics, DeltaMetrics):
+                loc = ("observability", "metrics", *((i,) if listed else ()), "path")
+                out.append((loc, metrics.path, True))
     return out
 
 

@@ -202,6 +202,7 @@ def _run_chunk(
     # The source's own date (a record time, an ingest date) is not the output's: read a margin
     # around the range and leave output of other days to their own backfills. A Delta table is
     # read at its version when the chunk starts.
+    read_started = time.perf_counter()
     envelope = src.read_batch(
         plan.spark,
         start=chunk.start,
@@ -212,4 +213,12 @@ def _run_chunk(
     )
     day = DateRange(column, chunk.start, chunk.end, allow_empty=allow_empty)
     policy = ReplaceRange(day, skip_outside_days=not src.dated_like_output(column))
-    return process_batch(plan, envelope, batch_id=number, policy=policy, chunk=chunk.label)
+    return process_batch(
+        plan,
+        envelope,
+        batch_id=number,
+        policy=policy,
+        chunk=chunk.label,
+        runtime="backfill",
+        read_started=read_started,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ def run_batch(
     source writes nothing twice even in ``append`` mode; ``merge`` mode is idempotent by key in
     any case.
     """
+    read_started = time.perf_counter()
     config = plan.config
     if plan.snapshots is not None:
         plan.snapshots.expire()  # a new run joins the tables as they are now
@@ -45,5 +47,7 @@ def run_batch(
         app_id = f"spark-enrich:{config.name}:batch:{src.name}:{snapshot.table_id}:{start}:{end}"
         txn = Txn(app_id, snapshot.version)
     policy = NORMAL if write else DryRun()
-    report = process_batch(plan, envelope, batch_id=0, txn=txn, policy=policy)
+    report = process_batch(
+        plan, envelope, batch_id=0, txn=txn, policy=policy, read_started=read_started
+    )
     return RunReport(config.name, plan.run_id, [report])

@@ -108,15 +108,26 @@ def start_stream(
     run_report = RunReport(config.name, plan.run_id)
     failures: list[BatchFailure] = []
 
+    previous_start: list[float] = []
+
     def on_batch(batch: DataFrame, batch_id: int) -> None:
+        began = time.perf_counter()
         try:
             report = process_batch(
-                plan, batch, batch_id=batch_id, txn=Txn(app_id, batch_id), policy=STREAMING
+                plan,
+                batch,
+                batch_id=batch_id,
+                txn=Txn(app_id, batch_id),
+                policy=STREAMING,
+                runtime="stream",
+                arrivals_since=previous_start[0] if previous_start else None,
             )
         except BaseException as exc:
             # Kept whole: through Py4J it reaches the query only as traceback text.
             failures[:] = [BatchFailure(batch_id, exc)]
             raise
+        finally:
+            previous_start[:] = [began]
         run_report.add(report, keep=REPORTS_KEPT)
 
     writer = envelope.writeStream.foreachBatch(on_batch).option("checkpointLocation", checkpoint)

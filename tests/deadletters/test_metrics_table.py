@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StructType
 from support.corpus import CASES, FILTERED, OUTPUT, Case
 from support.deadletters import produce, registry, write_pipeline
 
@@ -130,25 +129,34 @@ def _filtered_by_executor() -> dict[str, int]:
 
 
 def _check(spark: SparkSession, metrics_path: Path, run: Run) -> list[Row]:
-    """Assert the run's metrics rows against its report and its tables; return the rows.
+    """Assert the run's metrics rows against its report and its tables; return its batch rows.
 
     Few Spark jobs on purpose (the rows are a handful): one read of the metrics, one count of
     the sink and one of the dead letters; the comparisons are of plain counts."""
     rows = _metrics(spark, metrics_path, run)
     report = run.report
-    assert sorted(r["batch_id"] for r in rows) == sorted(b.batch_id for b in report.batches)
+    batch_rows = [r for r in rows if r["executor"] is None]
+    executor_rows = [r for r in rows if r["executor"] is not None]
+    # One row per batch, and one per executor of each batch.
+    assert sorted(r["batch_id"] for r in batch_rows) == sorted(b.batch_id for b in report.batches)
+    assert sorted((r["batch_id"], r["executor"]) for r in executor_rows) == sorted(
+        (b.batch_id, e.executor) for b in report.batches for e in b.executors
+    )
     assert {r["pipeline"] for r in rows} == {"hostile"}
     assert all(r["recorded_at"] is not None for r in rows)
 
     def total(name: str) -> int:
-        return sum(int(r[name]) for r in rows)
+        """Summed over every row of the run: each count is on one kind of row only."""
+        return sum(int(r[name]) for r in rows if r[name] is not None)
 
     counts = ("input", "filtered", "output", "dead_lettered")
     read_back: dict[tuple[str, str], Counter[str]] = {}
+    by_reason: Counter[tuple[str | None, str]] = Counter()
     for row in rows:
-        for e in row["executors"]:
-            read_back.setdefault((e["executor"], e["version"]), Counter()).update(
-                {n: int(e[n]) for n in counts}
+        by_reason.update({(row["executor"], k): int(v) for k, v in row["dead_lettered_by_reason"].items()})  # fmt: skip  # noqa: E501
+        if row["executor"] is not None:
+            read_back.setdefault((row["executor"], row["version"]), Counter()).update(
+                {n: int(row[n]) for n in counts}
             )
     # Read back == the run's own per-executor counts.
     reported = report.by_executor().values()
@@ -157,7 +165,7 @@ def _check(spark: SparkSession, metrics_path: Path, run: Run) -> list[Row]:
     }
 
     # Read back == what is in the tables: output rows per executor in the sink, dead letters
-    # per executor and per decode reason; filtered from the corpus.
+    # per executor and per reason; filtered from the corpus.
     sink = Counter(
         {r[0]: r[1] for r in run.pipeline.output().groupBy("_executor").count().collect()}
     )
@@ -175,25 +183,16 @@ def _check(spark: SparkSession, metrics_path: Path, run: Run) -> list[Row]:
             executor_letters,
             filtered[name],
         ), name
-    decode: Counter[str] = Counter()
-    for row in rows:
-        decode.update({k: int(v) for k, v in row["decode_dead_lettered"].items()})
-    unrouted = dead[(None, "unknown_event_type")]
-    assert decode == Counter(
-        {
-            reason: n
-            for (e, reason), n in dead.items()
-            if e is None and reason != "unknown_event_type"
-        }
-    )
+    # Dead letters by executor and reason (decode and unrouted ones on the batch row).
+    assert +by_reason == dead
     assert total("source_rows") == len(EVENTS)
-    assert total("unrouted_dead_lettered") == unrouted
+    assert total("unrouted_dead_lettered") == dead[(None, "unknown_event_type")]
     assert total("dead_lettered") == total("dead_letters_written") == sum(dead.values())
     assert total("output") == total("sink_rows_added") == sum(sink.values())
     # The slice's outcomes, from the corpus: the tables hold every event the run did not filter.
     assert sum(sink.values()) == sum(c.expect == OUTPUT for c in EVENTS)
     assert sum(dead.values()) == sum(c.expect not in (OUTPUT, FILTERED) for c in EVENTS)
-    return rows
+    return batch_rows
 
 
 def test_batch_run_writes_its_metrics(
@@ -219,9 +218,11 @@ def test_stream_writes_its_metrics(
 def test_a_metrics_table_that_cannot_take_the_rows_never_fails_the_data_path(
     spark: SparkSession, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A table of another layout at the metrics path (executors as JSON text): appends fail.
+    # A table of another layout at the metrics path (reasons as a number): appends fail.
     metrics = tmp_path / "old-metrics"
-    old = spark.createDataFrame([("hostile", "[]")], "pipeline STRING, executors STRING")
+    old = spark.createDataFrame(
+        [("hostile", "[]", 0)], "pipeline STRING, executors STRING, dead_lettered_by_reason BIGINT"
+    )
     old.write.format("delta").save(str(metrics))
     _write_archive(spark, tmp_path)
     pipeline = _pipeline(spark, tmp_path, metrics)
@@ -239,8 +240,5 @@ def test_the_readme_names_every_metrics_column() -> None:
     from spark_enrich.metrics import METRICS_SCHEMA
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("Delta metrics table") :][:1200]
-    executors = METRICS_SCHEMA["executors"].dataType
-    assert isinstance(executors, ArrayType) and isinstance(executors.elementType, StructType)
-    names = [*METRICS_SCHEMA.fieldNames(), *executors.elementType.fieldNames()]
-    assert [n for n in names if f"`{n}`" not in section] == []
+    section = readme[readme.index("the Delta metrics table, one row per batch") :][:2500]
+    assert [n for n in METRICS_SCHEMA.fieldNames() if f"`{n}`" not in section] == []

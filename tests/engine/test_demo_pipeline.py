@@ -49,7 +49,7 @@ def demo(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> DemoR
 def test_overrides_and_environment_are_applied(demo: DemoRun) -> None:
     config = demo.pipeline.config
     assert config.dead_letters.max_share == 0.5
-    assert config.observability.metrics.kind == "none"
+    assert [m.kind for m in config.observability.destinations()] == ["none"]
     assert config.sink.path is not None and config.sink.path.endswith("/enriched")
     assert not config.sink.path.startswith(str(DEMO.parent.parent / "demo-output"))
 

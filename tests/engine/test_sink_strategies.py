@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from spark_enrich.config import PipelineConfig, load_pipeline
-from spark_enrich.metrics import DeltaMetrics, LogMetrics, NoMetrics, make_metrics
+from spark_enrich.metrics import (
+    AllMetrics,
+    DeltaMetrics,
+    LogMetrics,
+    NoMetrics,
+    PrometheusMetrics,
+    make_metrics,
+)
 from spark_enrich.sink import AppendSink, MergeSink, SequenceSink, make_sink
 from spark_enrich.tables import TableRef
 
@@ -65,6 +72,19 @@ def test_each_metrics_kind_compiles_to_its_strategy(tmp_path: Path) -> None:
         "{kind: log}": LogMetrics(),
         "{kind: none}": NoMetrics(),
         f"{{kind: delta, path: {metrics}}}": DeltaMetrics(TableRef(path=str(metrics))),
+        "{kind: prometheus}": PrometheusMetrics("127.0.0.1", 9464),
+        "{kind: prometheus, port: 0, host: 0.0.0.0}": PrometheusMetrics("0.0.0.0", 0),
+        # Several destinations at once, each in turn.
+        f"[{{kind: delta, path: {metrics}}}, {{kind: prometheus, port: 9999}}, {{kind: log}}]": (
+            AllMetrics(
+                (
+                    DeltaMetrics(TableRef(path=str(metrics))),
+                    PrometheusMetrics("127.0.0.1", 9999),
+                    LogMetrics(),
+                )
+            )
+        ),
+        "[{kind: none}]": NoMetrics(),
     }
     for value, expected in cases.items():
         config = _config(tmp_path, "demo.yaml", f"observability.metrics={value}")

@@ -8,6 +8,14 @@ reference: ``docs/configuration.md`` is generated from them.
 """
 
 from spark_enrich.config.models._base import ConfigModel, Faults
+from spark_enrich.config.models.observability import (
+    DeltaMetrics,
+    LogMetrics,
+    Metrics,
+    NoMetrics,
+    Observability,
+    PrometheusMetrics,
+)
 from spark_enrich.config.models.output import (
     DeadLetters,
     Dedup,
@@ -21,11 +29,6 @@ from spark_enrich.config.models.pipeline import PipelineConfig
 from spark_enrich.config.models.runtime import (
     AvailableNowTrigger,
     BatchRuntime,
-    DeltaMetrics,
-    LogMetrics,
-    Metrics,
-    NoMetrics,
-    Observability,
     ProcessingTimeTrigger,
     Runtime,
     StreamRuntime,
@@ -72,6 +75,7 @@ __all__ = [
     "OutputContract",
     "PipelineConfig",
     "ProcessingTimeTrigger",
+    "PrometheusMetrics",
     "Runtime",
     "SequenceSpec",
     "ServiceEnrichment",

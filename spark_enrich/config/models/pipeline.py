@@ -17,8 +17,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from spark_enrich.config.models._base import ConfigModel, Faults, faults_within
+from spark_enrich.config.models.observability import Observability
 from spark_enrich.config.models.output import DeadLetters, OutputContract, Sink
-from spark_enrich.config.models.runtime import Observability, Runtime
+from spark_enrich.config.models.runtime import Runtime
 from spark_enrich.config.models.sections import (
     Decoding,
     Enrichments,

@@ -1,4 +1,4 @@
-"""How a pipeline runs (stream, batch) and where its metrics go."""
+"""How a pipeline runs (stream, batch)."""
 
 from __future__ import annotations
 
@@ -101,33 +101,3 @@ class Runtime(ConfigModel):
                 "runtime.stream and/or runtime.batch",
                 "runtime: {batch: {source: archive, date_column: event_date}}",
             )
-
-
-class LogMetrics(ConfigModel):
-    """Metrics go to the driver log."""
-
-    kind: Literal["log"] = Field(description="`log`.")
-
-
-class DeltaMetrics(ConfigModel):
-    """Metrics are appended to a Delta table."""
-
-    kind: Literal["delta"] = Field(description="`delta`.")
-    path: PathStr = Field(description="Path of the metrics table.")
-
-
-class NoMetrics(ConfigModel):
-    """Metrics are not recorded."""
-
-    kind: Literal["none"] = Field(description="`none`.")
-
-
-Metrics = Annotated[LogMetrics | DeltaMetrics | NoMetrics, Field(discriminator="kind")]
-
-
-class Observability(ConfigModel):
-    """Where run metrics go."""
-
-    metrics: Metrics = Field(
-        default_factory=lambda: LogMetrics(kind="log"), description="Metrics destination."
-    )
