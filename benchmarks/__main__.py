@@ -1,4 +1,4 @@
-"""``python -m benchmarks {batch,stream,latency,sequences,diff,serving}``: see each module."""
+"""``python -m benchmarks {batch,stream,latency,microbatch,sequences,diff,serving}``: see each."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def main() -> None:
     sv.add_argument("--users", type=int, default=10_000)
     sv.add_argument("--rate", type=int, default=500)
     sv.add_argument("--seconds", type=float, default=20)
+    m = sub.add_parser("microbatch", help="One small micro-batch: demo stream vs passthrough.")
+    m.add_argument("--events", type=int, default=10, help="Events per micro-batch (<= 20).")
+    m.add_argument("--rounds", type=int, default=8, help="Micro-batches measured per stream.")
+    m.add_argument("--warm-up", type=int, default=3, help="Micro-batches run first, not kept.")
+    m.add_argument("--profile", action="store_true", help="Event log and per-step timings.")
     args = parser.parse_args()
     # One folder per case: the cases write tables of different schemas under the same names
     # (a stream run's passthrough table would make a later batch run's overwrite fail).
@@ -55,6 +60,10 @@ def main() -> None:
         from benchmarks.diff import main as diff
 
         diff(args.rows, workdir, args.repeat)
+    elif args.case == "microbatch":
+        from benchmarks.microbatch import main as microbatch
+
+        microbatch(args.events, args.rounds, args.warm_up, workdir, args.profile)
     elif args.case == "stream":
         from benchmarks.stream import throughput
 

@@ -19,14 +19,15 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_PIPELINE = REPO / "pipelines" / "demo.yaml"
 
 
-def session() -> SparkSession:
-    """One local session for all cases (UI off, AQE on, shuffle partitions sized to the cores)."""
+def session(conf: dict[str, str] | None = None) -> SparkSession:
+    """One local session for all cases (UI off, AQE on, shuffle partitions sized to the cores);
+    ``conf`` adds settings (the event log of a profile)."""
     from spark_enrich.session import get_spark
 
     cores = os.cpu_count() or 2
     return get_spark(
         "spark-enrich-benchmarks",
-        conf={"spark.sql.shuffle.partitions": str(max(2, cores * 2))},
+        conf={"spark.sql.shuffle.partitions": str(max(2, cores * 2)), **(conf or {})},
     )
 
 
