@@ -22,6 +22,7 @@ from spark_enrich.accounting import BatchReport, RunReport
 from spark_enrich.config import models
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.observe.liveness import CheckpointHold, hold_checkpoint
 from spark_enrich.policy import STREAMING
 from spark_enrich.process import process_batch
 from spark_enrich.runtime.checkpoint import check_checkpoint, txn_app_id
@@ -61,6 +62,8 @@ class StreamRun:
     checkpoint: str
     stop_requested: threading.Event = field(default_factory=threading.Event)
     batch_failures: list[BatchFailure] = field(default_factory=list)
+    hold: CheckpointHold | None = None
+    """This process's lock on the checkpoint: ``spark-enrich status`` sees the stream run."""
 
     @property
     def reports(self) -> list[BatchReport]:
@@ -140,7 +143,10 @@ def start_stream(
         writer = writer.trigger(processingTime=processing_interval(trigger))
     with _settings(plan.spark, STREAM_SETTINGS if dedup is not None else {}):
         query = writer.start()
-    return StreamRun(query, run_report, source=src, checkpoint=checkpoint, batch_failures=failures)
+    hold = hold_checkpoint(checkpoint)
+    return StreamRun(
+        query, run_report, source=src, checkpoint=checkpoint, batch_failures=failures, hold=hold
+    )
 
 
 @contextlib.contextmanager
@@ -196,6 +202,8 @@ def await_stream(
         if error is not None:
             raise _failed(run, error) from error
     finally:
+        if run.hold is not None:
+            run.hold.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

@@ -50,6 +50,7 @@ from spark_enrich.config.models.sources import (
     Source,
     TableSource,
 )
+from spark_enrich.config.models.thresholds import Thresholds
 
 __all__ = [
     "AnySource",
@@ -85,5 +86,6 @@ __all__ = [
     "StreamRuntime",
     "TableEnrichment",
     "TableSource",
+    "Thresholds",
     "Trigger",
 ]

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from spark_enrich.config.models._base import ConfigModel
+from spark_enrich.config.models.thresholds import Thresholds
 from spark_enrich.config.types import PathStr
 
 
@@ -52,12 +53,15 @@ Metrics = Annotated[
 
 
 class Observability(ConfigModel):
-    """Where run metrics go."""
+    """Where run metrics go, and when ``spark-enrich status`` calls the pipeline unhealthy."""
 
     metrics: Metrics | list[Metrics] = Field(
         default_factory=lambda: LogMetrics(kind="log"),
         description="Metrics destination, or a list of them (all at once), e.g. "
         "`[{kind: delta, path: ...}, {kind: prometheus, port: 9464}, {kind: log}]`.",
+    )
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="Limits checked by `spark-enrich status`."
     )
 
     def destinations(self) -> list[LogMetrics | DeltaMetrics | PrometheusMetrics | NoMetrics]:
