@@ -380,7 +380,7 @@ See [the reference](docs/no-such-file.md), [a section](#no-such-heading) and
 spark-enrich validate pipelines/*.yaml --strict
 spark-enrich schema --format yaml
 spark-enrich kafka start|restart
-spark-enrich status
+spark-enrich no-such-command
 ```
 
 Run `backfill --everything`, or pass `--no-such-flag`; set `--set sink.made=append` and
@@ -411,7 +411,7 @@ def test_the_checks_catch_a_broken_readme() -> None:
         "spark-enrich validate: no option --strict",
         "spark-enrich schema --format: 'yaml' is not one of ['json', 'markdown']",
         "`spark-enrich kafka start|restart`: no command kafka restart",
-        "`spark-enrich status`: no command status",
+        "`spark-enrich no-such-command`: no command no-such-command",
         "spark-enrich backfill: no option --everything",
         "`--no-such-flag`: no option --no-such-flag",
     ]
