@@ -77,7 +77,9 @@ class LocalRedisServer:
     """A ``redis-server`` child process bound to 127.0.0.1, persisting to ``data_dir``."""
 
     def __init__(self, data_dir: Path, port: int, binary: Path) -> None:
-        self.data_dir = data_dir
+        # Absolute: the server changes into --dir before it opens --logfile, so a relative
+        # folder (``demo-output/_online_store`` from ``demo run``) would be looked up twice.
+        self.data_dir = data_dir.absolute()
         self.port = port
         self.binary = binary
         self._process: subprocess.Popen[bytes] | None = None

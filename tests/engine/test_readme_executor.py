@@ -188,6 +188,9 @@ def test_readme_executor_package_runs_by_name(spark: SparkSession, tmp_path: Pat
         {
             "executor": "reactions", "version": "1.0.0", "input": 3, "filtered": 1,
             "output": 2, "dead_lettered": 0, "outside_range": 0,
+            # No dead letter, and the pipeline declares no metrics, so no event times are
+            # observed and no freshness is computed.
+            "dead_lettered_by_reason": {}, "event_times": None, "freshness": None,
         }
     ]  # fmt: skip
     assert (report["routed"], report["unrouted"]) == (3, 1)

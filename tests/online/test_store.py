@@ -72,6 +72,21 @@ def test_a_killed_and_restarted_server_keeps_every_acknowledged_write(tmp_path: 
     assert not server.is_running()
 
 
+def test_a_server_in_a_relative_folder_starts_and_logs_there(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `demo run` keeps the store under ./demo-output; redis-server changes into --dir before it
+    # opens --logfile, so a relative folder once made it fail to start.
+    monkeypatch.chdir(tmp_path)
+    server = LocalRedisServer.start(Path("out") / "store")
+    try:
+        writer(server.url).write([("k", encode(1, doc()))])
+        assert (tmp_path / "out" / "store" / "redis.log").exists()
+        assert not (tmp_path / "out" / "store" / "out").exists()
+    finally:
+        server.stop()
+
+
 def test_a_failing_store_is_named_without_its_password(tmp_path: Path) -> None:
     server = LocalRedisServer.start(tmp_path / "store")
     url = f"redis://:s3cret@127.0.0.1:{server.port}/0"
