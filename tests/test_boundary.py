@@ -1,6 +1,7 @@
 """The engine/executor boundary, checked in code (DESIGN.md, "The boundary is the product").
 
-(a) the engine never imports ``executors``;
+(a) the engine never imports the example executors (``spark_enrich_examples``, in
+    ``executors/``) nor a package named ``executors``;
 (b) executors import only the engine's public API: ``import spark_enrich`` or
     ``from spark_enrich import <name in __all__>``, never ``spark_enrich.<module>``;
 (c) executors do no I/O, change no session settings, and use no Python UDFs.
@@ -22,7 +23,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ROOT / "spark_enrich"
+# Every executor package of this repository lives in executors/ (the examples:
+# executors/spark_enrich_examples).
 EXECUTORS = ROOT / "executors"
+# What the engine must never import: the example executors, and a user's own `executors`.
+EXECUTOR_PACKAGES = ("spark_enrich_examples", "executors")
 
 # Attribute access that means reading or writing data, whether called or not (`spark.read`).
 IO_ATTRIBUTES = frozenset(
@@ -99,12 +104,12 @@ def _is_package(module: str, package: str) -> bool:
 
 
 def engine_imports_of_executors(engine_dir: Path = ENGINE) -> list[str]:
-    """Every place under ``engine_dir`` that imports the ``executors`` package."""
+    """Every place under ``engine_dir`` that imports an executor package."""
     return [
         f"{path}:{line}: imports {module}"
         for path in _python_files(engine_dir)
         for line, module, _ in _imports(path, engine_dir.parent)
-        if _is_package(module, "executors")
+        if any(_is_package(module, package) for package in EXECUTOR_PACKAGES)
     ]
 
 
@@ -228,7 +233,7 @@ def test_import_linter_contracts_are_kept() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "engine (spark_enrich) never imports the executors package KEPT" in result.stdout
+    assert "engine (spark_enrich) never imports the example executors package KEPT" in result.stdout
 
 
 # --- each check fails on a module that breaks the rule -------------------------------------
@@ -248,8 +253,8 @@ def test_engine_check_reports_every_kind_of_import_of_executors(tmp_path: Path) 
             "engine/__init__.py": "",
             "engine/ok.py": "import executorsish\nfrom engine import x\n",
             "engine/bad.py": (
-                "import executors\n"
-                "from executors.engagement import Engagement\n"
+                "import spark_enrich_examples\n"
+                "from spark_enrich_examples.engagement import Engagement\n"
                 "import importlib\n"
                 "mod = importlib.import_module('executors.search')\n"
             ),
@@ -258,8 +263,8 @@ def test_engine_check_reports_every_kind_of_import_of_executors(tmp_path: Path) 
     bad = tmp_path / "engine" / "bad.py"
 
     assert engine_imports_of_executors(tmp_path / "engine") == [
-        f"{bad}:1: imports executors",
-        f"{bad}:2: imports executors.engagement",
+        f"{bad}:1: imports spark_enrich_examples",
+        f"{bad}:2: imports spark_enrich_examples.engagement",
         f"{bad}:4: imports executors.search",
     ]
 

@@ -9,7 +9,7 @@ events and ``search`` for ``search_query``, key = user id, value = the event as 
 A share of them is deliberately bad (see :data:`BAD_KINDS`) and a share repeats an earlier
 event's exact value, so that dead-lettering and deduplication have something to do.
 
-This module is engine-side tooling: it may do I/O, and it never imports ``executors``.
+This module is engine-side tooling: it may do I/O, and it never imports the executors.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ sys.path.insert(0, {helpers!r})
 from support.config import declare_demo_stubs, declare_test_executors
 from spark_enrich.registry import default_registry
 try:
-    import executors  # noqa: F401
+    import spark_enrich_examples  # noqa: F401
 except Exception:
     pass
 registry = default_registry()

@@ -2,7 +2,8 @@
 prints at most ~30 lines (#22 item 4). The wheel is built from this checkout and installed into
 a fresh virtual environment without its dependencies (offline); those come from this
 environment's site-packages, put on the path by a ``.pth`` file (whose own ``.pth`` files, such
-as the editable install's finder, are not processed: only the wheel's spark_enrich is seen)."""
+as the editable install's finder, are not processed: only the wheel's spark_enrich is seen).
+A user's own ``executors`` package on PYTHONPATH does not shadow the example executors."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ def test_demo_run_from_an_empty_folder_after_a_wheel_install(tmp_path: Path) -> 
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    project = tmp_path / "project"  # a user's project with its own `executors` package
+    (project / "executors").mkdir(parents=True)
+    (project / "executors" / "__init__.py").write_text('"""A user\'s executors."""\n')
     where = subprocess.run(
         [str(python), "-c", "import spark_enrich; print(spark_enrich.__file__)"],
         cwd=empty, env=env, capture_output=True, text=True, check=True,
@@ -56,11 +60,13 @@ def test_demo_run_from_an_empty_folder_after_a_wheel_install(tmp_path: Path) -> 
 
     done = subprocess.run(
         [str(env_dir / "bin" / "spark-enrich"), "demo", "run", "--events", "2000"],
-        cwd=empty, env=env, capture_output=True, text=True, timeout=900, check=False,
+        cwd=empty, env={**env, "PYTHONPATH": str(project)}, capture_output=True, text=True,
+        timeout=900, check=False,
     )  # fmt: skip
 
     printed = (done.stdout + done.stderr).splitlines()
     assert done.returncode == 0, "\n".join(printed[-60:])
     assert len(printed) <= 30, "\n".join(printed)
     assert any("enriched Delta table:" in line for line in printed)
+    assert not any("UNKNOWN_EXECUTOR" in line for line in printed)
     assert (empty / "demo-output" / "enriched" / "_delta_log").is_dir()

@@ -20,9 +20,9 @@ from support.executors import (
     utc,
 )
 
-from executors import Engagement, EngagementParams
 from spark_enrich import EnrichContext, TableSpec
 from spark_enrich.testing import run_stages
+from spark_enrich_examples import Engagement, EngagementParams
 
 MONDAY_0030 = utc("2026-01-05 00:30:00")
 
@@ -276,7 +276,7 @@ def test_all_stages_produce_the_output_contract(spark: SparkSession) -> None:
 
 
 def test_params_of_another_executor_are_a_wiring_error(spark: SparkSession) -> None:
-    from executors import SearchParams
+    from spark_enrich_examples import SearchParams
 
     with pytest.raises(TypeError, match="expected EngagementParams params, got SearchParams"):
         Engagement(SearchParams()).filter(events_frame(spark, event("e")))

@@ -17,9 +17,9 @@ from support.executors import (
     utc,
 )
 
-from executors import Impressions, ImpressionsParams
 from spark_enrich import EnrichContext
 from spark_enrich.testing import run_stages
+from spark_enrich_examples import Impressions, ImpressionsParams
 
 
 def impression(event_id: str, position: int | None = 0, **fields: object) -> dict[str, object]:

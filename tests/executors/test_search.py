@@ -19,9 +19,9 @@ from support.executors import (
     utc,
 )
 
-from executors import Search, SearchParams
 from spark_enrich import EnrichContext
 from spark_enrich.testing import run_stages
+from spark_enrich_examples import Search, SearchParams
 
 
 def search(event_id: str, query: str | None, **fields: object) -> dict[str, object]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 
-from executors import SequenceItems
 from spark_enrich.testing import run_stages
+from spark_enrich_examples import SequenceItems
 
 SCHEMA = "event_id STRING, event_type STRING, item_id STRING, query STRING, _se_meta STRING"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 
-from executors.engagement import Engagement, EngagementParams
 from spark_enrich import EnrichContext, executor
+from spark_enrich_examples.engagement import Engagement, EngagementParams
 
 
 @executor(

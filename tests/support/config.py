@@ -56,7 +56,8 @@ def make_registry() -> ExecutorRegistry:
 
 
 def declare_demo_stubs(registry: ExecutorRegistry) -> None:
-    """Stand-ins for the repo's ``executors`` package: same names, event types and tables."""
+    """Stand-ins for the repo's example executors (``spark_enrich_examples``): same names,
+    event types and tables."""
     for name, event_types, tables in (
         ("engagement", ["pin_click", "pin_save", "pin_closeup"], ("pins", "users")),
         ("search", ["search_query"], ("users",)),

@@ -18,7 +18,8 @@ from pydantic import Field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from executors.common import (
+from spark_enrich import EnrichContext, Executor, executor
+from spark_enrich_examples.common import (
     HumanTrafficParams,
     event_date,
     hour_of_week,
@@ -26,7 +27,6 @@ from executors.common import (
     join_users,
     params_or_defaults,
 )
-from spark_enrich import EnrichContext, Executor, executor
 
 
 class SearchParams(HumanTrafficParams):

@@ -17,7 +17,8 @@ from pydantic import Field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from executors.common import (
+from spark_enrich import EnrichContext, Executor, executor
+from spark_enrich_examples.common import (
     HumanTrafficParams,
     dwell_bucket,
     hour_of_week,
@@ -27,7 +28,6 @@ from executors.common import (
     normalise_pin_event,
     params_or_defaults,
 )
-from spark_enrich import EnrichContext, Executor, executor
 
 
 class EngagementParams(HumanTrafficParams):

@@ -6,10 +6,10 @@ register them; the ``spark_enrich.executors`` entry point ``examples`` names thi
 Executors use only the engine's public API (``from spark_enrich import ...``).
 """
 
-from executors.engagement import Engagement, EngagementParams
-from executors.impressions import Impressions, ImpressionsParams
-from executors.search import Search, SearchParams
-from executors.sequence_items import SequenceItems
+from spark_enrich_examples.engagement import Engagement, EngagementParams
+from spark_enrich_examples.impressions import Impressions, ImpressionsParams
+from spark_enrich_examples.search import Search, SearchParams
+from spark_enrich_examples.sequence_items import SequenceItems
 
 __all__ = [
     "Engagement",
