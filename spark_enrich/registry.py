@@ -19,6 +19,9 @@ class ExecutorRegistry:
     def __init__(self) -> None:
         self._executors: dict[str, type[Executor]] = {}
         self._entry_points_loaded = False
+        # An entry point that failed to load: every later lookup raises it again, so that
+        # `validate` and a run agree (a half-loaded registry would say UNKNOWN_EXECUTOR).
+        self._load_error: RegistryError | None = None
         self._lock = threading.RLock()
 
     def register(self, cls: type[Executor]) -> None:
@@ -47,8 +50,13 @@ class ExecutorRegistry:
 
         An entry point names either a module (importing it runs its ``@executor`` decorators)
         or an :class:`Executor` subclass (registered here).
+
+        Raises:
+            RegistryError: ``ENTRY_POINT_FAILED``, on this call and every later one.
         """
         with self._lock:
+            if self._load_error is not None:
+                raise self._load_error
             if self._entry_points_loaded:
                 return
             self._entry_points_loaded = True
@@ -56,12 +64,14 @@ class ExecutorRegistry:
                 try:
                     loaded = entry_point.load()
                 except Exception as exc:
-                    raise RegistryError(
+                    error = RegistryError(
                         "ENTRY_POINT_FAILED",
                         f"Loading executor entry point {entry_point.name!r} = "
                         f"{entry_point.value!r} (group {group}) failed: {exc}",
                         {"entry_point": entry_point.value},
-                    ) from exc
+                    )
+                    self._load_error = error
+                    raise error from exc
                 if inspect.isclass(loaded) and issubclass(loaded, Executor):
                     self.register(loaded)
 
@@ -69,7 +79,8 @@ class ExecutorRegistry:
         """The executor class registered as ``name``.
 
         Raises:
-            RegistryError: ``UNKNOWN_EXECUTOR`` listing the known names.
+            RegistryError: ``UNKNOWN_EXECUTOR`` listing the known names; ``ENTRY_POINT_FAILED``
+                when an installed executor package cannot be imported.
         """
         self.load_entry_points()
         try:
