@@ -26,7 +26,7 @@ import shlex
 import sys
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from importlib.util import find_spec
@@ -254,7 +254,14 @@ def pack_environment(output: Path, *, python: str | None = None) -> PackedEnviro
 
 
 def submit_commands(
-    archive: Path, *, packages: str, main: str, driver_python: str, pipeline: str, args: str
+    archive: Path,
+    *,
+    jars: Sequence[Path],
+    log4j: Path,
+    main: str,
+    driver_python: str,
+    pipeline: str,
+    args: str,
 ) -> dict[str, str]:
     """The ``spark-submit`` command lines that run ``spark-enrich run`` with the packed
     ``archive``, for a standalone master (client mode), YARN and Kubernetes (cluster mode);
@@ -262,7 +269,11 @@ def submit_commands(
 
     Args:
         archive: the packed environment.
-        packages: the ``--packages`` Maven coordinates (the Delta and Kafka jars).
+        jars: the Delta and Kafka jars and their dependencies, as files
+            (:func:`spark_enrich.jars.resolve_jars`): with ``--jars`` instead of
+            ``--packages``, spark-submit starts without Ivy's resolution report.
+        log4j: the engine's log4j2 configuration, for a client-mode driver (it runs here):
+            warnings and errors only, as the CLI's local sessions.
         main: the installed engine's ``__main__.py`` (spark-submit's primary resource).
         driver_python: the Python of a client-mode driver (this one: the archive is unpacked
             for the executors only).
@@ -274,13 +285,25 @@ def submit_commands(
     common = [
         f"--archives {q(f'{archive}#{ALIAS}')}",
         f"--conf spark.pyspark.python={WORKER_PYTHON}",
-        f"--packages {packages}",
+        f"--jars {q(','.join(str(j) for j in jars))}",
         "--conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
         "--conf spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "--conf spark.python.sql.dataFrameDebugging.enabled=false",
     ]
-    client = [*common, f"{q(main)} run {q(pipeline)} {args}"]
-    shipped = [*common, f"--files {q(pipeline)}", f"{q(main)} run {q(Path(pipeline).name)} {args}"]
+    # Without a log4j configuration Spark logs at INFO under spark-submit (thousands of lines a
+    # run). A driver here reads the engine's file from its first line; a driver on the cluster
+    # is set to WARN once its SparkContext starts. `--log-level INFO run ...` (or -v) shows more.
+    client = [
+        f"--driver-java-options {q(f'-Dlog4j.configurationFile={log4j}')}",
+        *common,
+        f"{q(main)} run {q(pipeline)} {args}",
+    ]
+    shipped = [
+        "--conf spark.log.level=WARN",
+        *common,
+        f"--files {q(pipeline)}",
+        f"{q(main)} run {q(Path(pipeline).name)} {args}",
+    ]
     lines = {
         "standalone": [
             "spark-submit --master spark://MASTER_HOST:7077",

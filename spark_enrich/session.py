@@ -119,6 +119,12 @@ def _running_under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def demo_conf(out: Path) -> dict[str, str]:
+    """Settings of the demo's session: Spark's catalog folder (``spark.sql.warehouse.dir``,
+    ``./spark-warehouse`` by default) inside the demo's output, not in the working folder."""
+    return {"spark.sql.warehouse.dir": str(Path(out).resolve() / "spark-warehouse")}
+
+
 def get_spark(
     app_name: str = "spark-enrich",
     *,

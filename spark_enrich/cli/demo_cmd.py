@@ -38,10 +38,10 @@ def generate(
     replacing what was there; with --kafka, also produces the raw events to that broker.
     """
     from spark_enrich.demo.generate import produce_to_kafka, write_demo_data
-    from spark_enrich.session import get_spark
+    from spark_enrich.session import demo_conf, get_spark
 
     try:
-        spark = get_spark("spark-enrich-demo")
+        spark = get_spark("spark-enrich-demo", conf=demo_conf(out))
     except EnvironmentProblem as exc:
         fail(exc, EXIT_ENVIRONMENT)
     try:

@@ -53,11 +53,13 @@ def package(
 
     The nodes need the same Python at the same path (see --python) on the same platform."""
     import spark_enrich
+    from spark_enrich.jars import resolve_jars
     from spark_enrich.packaging import pack_environment, submit_commands
-    from spark_enrich.session import delta_package, kafka_package
+    from spark_enrich.session import LOG4J_CONFIG, delta_package, kafka_package
 
     try:
         packed = pack_environment(output, python=python)
+        jars = resolve_jars([delta_package(), kafka_package()])
     except SparkEnrichError as exc:
         fail(exc, EXIT_ENVIRONMENT)
     _log.info("packed: %s", ", ".join(packed.distributions))
@@ -69,7 +71,8 @@ def package(
     )
     lines = submit_commands(
         packed.path,
-        packages=f"{delta_package()},{kafka_package()}",
+        jars=jars,
+        log4j=LOG4J_CONFIG,
         main=str(Path(spark_enrich.__file__).with_name("__main__.py")),
         driver_python=sys.executable,
         pipeline=pipeline,

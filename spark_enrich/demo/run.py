@@ -69,7 +69,7 @@ def run_demo(
     """
     from spark_enrich.demo.generate import produce_to_kafka, write_demo_data
     from spark_enrich.pipeline import Pipeline
-    from spark_enrich.session import get_spark
+    from spark_enrich.session import demo_conf, get_spark
     from spark_enrich.testing.kafka import LocalKafkaBroker
 
     out = Path(out).resolve()
@@ -88,7 +88,7 @@ def run_demo(
         for loaded in (pipeline, follower):
             if loaded is not None:
                 clear_outputs(loaded.config, out)
-        spark = spark or get_spark("spark-enrich-demo")
+        spark = spark or get_spark("spark-enrich-demo", conf=demo_conf(out))
         pipeline = Pipeline(pipeline.config, spark=spark)
         paths = write_demo_data(spark, out, events, seed=seed)
         produced = None

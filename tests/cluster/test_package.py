@@ -14,6 +14,8 @@ import pyspark
 import pytest
 from cluster_kit import install_executor_package, package
 
+from spark_enrich.session import LOG4J_CONFIG
+
 SPARK_PYTHON = Path(pyspark.__file__).parent / "python" / "lib"
 
 
@@ -75,6 +77,19 @@ def test_package_prints_the_spark_submit_line_of_each_cluster_manager(
         assert "spark.pyspark.python=./environment/bin/python" in words, title
         assert words[-4:] == ["run", words[-3], "--mode", "batch"], title
         assert words[-5].endswith("spark_enrich/__main__.py"), title
+        # Jars as files (no Ivy resolution, and its report, at each start); the driver at WARN.
+        assert "--packages" not in words, title
+        jars = words[words.index("--jars") + 1].split(",")
+        assert any(Path(j).name.startswith("io.delta_delta-spark_") for j in jars), jars
+        assert any("spark-sql-kafka" in Path(j).name for j in jars), jars
+        assert all(Path(j).is_file() for j in jars), jars
+        # The driver logs warnings and errors only: here by the engine's log4j file, on the
+        # cluster from the SparkContext's start.
+        if title.startswith("standalone"):
+            options = words[words.index("--driver-java-options") + 1]
+            assert options == f"-Dlog4j.configurationFile={LOG4J_CONFIG}", options
+        else:
+            assert "spark.log.level=WARN" in words, title
     standalone = next(b for t, b in blocks.items() if t.startswith("standalone"))
     assert f"spark.pyspark.driver.python={sys.executable}" in standalone
     assert standalone.rstrip().endswith("run pipelines/demo.yaml --mode batch")

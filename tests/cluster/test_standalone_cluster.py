@@ -5,6 +5,7 @@ an enrichment service from the Python workers, with output equal to a local run'
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
@@ -30,6 +31,10 @@ from spark_enrich.testing.parity import assert_parity
 pytestmark = pytest.mark.slow
 
 EVENTS = 300
+# Lines of the report spark-submit prints when it resolves --packages with Ivy.
+IVY_REPORT = re.compile(
+    r":: resolution report ::|Ivy Default Cache|confs: \[default\]|:: retrieving ::"
+)
 CLI = str(Path(sys.executable).parent / "spark-enrich")
 
 
@@ -98,6 +103,10 @@ def test_a_packaged_pipeline_runs_on_a_standalone_cluster_like_locally(
     submitted, _ = _submit(_standalone_line(packed.stdout, cluster.master_url), site, tmp_path)
 
     assert submitted.returncode == 0, submitted.stderr[-5000:] + cluster.log_tail()
+    # Quiet by default (#22 item 5): no Ivy resolution report, no log4j INFO lines.
+    printed = (submitted.stdout + submitted.stderr).splitlines()
+    assert not [line for line in printed if IVY_REPORT.search(line)], printed
+    assert not [line for line in printed if " INFO " in line], printed
     assert service.rows - served_before == EVENTS  # the workers called the service
     out = spark.read.format("delta").load(str(cluster_dir / "out"))
     assert out.count() == EVENTS

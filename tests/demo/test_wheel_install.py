@@ -70,3 +70,4 @@ def test_demo_run_from_an_empty_folder_after_a_wheel_install(tmp_path: Path) -> 
     assert any("enriched Delta table:" in line for line in printed)
     assert not any("UNKNOWN_EXECUTOR" in line for line in printed)
     assert (empty / "demo-output" / "enriched" / "_delta_log").is_dir()
+    assert sorted(p.name for p in empty.iterdir()) == ["demo-output"]  # no spark-warehouse/
