@@ -38,6 +38,8 @@ class BatchPoint:
     """Commit time minus the newest event time written."""
     rows_per_second: float | None = None
     """Source rows processed per second of the batch's wall time."""
+    duration_ms: int | None = None
+    """The batch's wall time (its executors' throughput is their input over it)."""
     executors: dict[str, ExecutorPoint] = field(default_factory=dict)
 
 
@@ -105,6 +107,7 @@ def _batch(row: Mapping[str, Any], executors: dict[str, ExecutorPoint]) -> Batch
         lag=_opt_int(lag),
         freshness_ms=_opt_int(row.get("freshness_ms")),
         rows_per_second=row.get("processed_rows_per_second"),
+        duration_ms=_opt_int(row.get("duration_ms")),
         executors=executors,
     )
 
