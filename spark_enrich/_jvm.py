@@ -1,6 +1,7 @@
 """The one module that reaches Spark and Delta internals through py4j, for what has no public
-Python API: a table's committed transaction versions, a plan's explain string, the blocks of a
-local checkpoint, a Hadoop file system, the py4j gateway pyspark holds for this process.
+Python API: a table's committed transaction versions and its latest version (without a Spark
+job), a plan's explain string, the blocks of a local checkpoint, a Hadoop file system, the py4j
+gateway pyspark holds for this process.
 
 Everything else in the engine uses public APIs only; keeping these calls here means a Spark or
 Delta upgrade that moves an internal breaks one module. Under Spark Connect there is no driver
@@ -20,6 +21,22 @@ def driver_jvm(spark: SparkSession) -> Any | None:
     return getattr(spark, "_jvm", None)
 
 
+def _delta_log(spark: SparkSession, *, path: str | None, name: str | None) -> Any | None:
+    """The ``DeltaLog`` of a table by path or catalog name (None: no driver JVM, or no table
+    of that name)."""
+    jvm = driver_jvm(spark)
+    if jvm is None:
+        return None
+    jspark: Any = spark._jsparkSession
+    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
+    if path:
+        return delta_log.forTable(jspark, path)
+    if not spark.catalog.tableExists(str(name)):
+        return None
+    identifier = jspark.sessionState().sqlParser().parseTableIdentifier(str(name))
+    return delta_log.forTable(jspark, identifier)
+
+
 def committed_txn_version(
     spark: SparkSession, *, path: str | None, name: str | None, app_id: str
 ) -> int:
@@ -29,20 +46,21 @@ def committed_txn_version(
     Read from the table's Delta log (the Python API does not expose its transactions); without
     a driver JVM (Spark Connect) it is -1, as for a table never written under ``app_id``.
     """
-    jvm = driver_jvm(spark)
-    if jvm is None:
+    log_ = _delta_log(spark, path=path, name=name)
+    if log_ is None:
         return -1
-    jspark: Any = spark._jsparkSession
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog
-    if path:
-        log_ = delta_log.forTable(jspark, path)
-    else:
-        if not spark.catalog.tableExists(str(name)):
-            return -1
-        identifier = jspark.sessionState().sqlParser().parseTableIdentifier(str(name))
-        log_ = delta_log.forTable(jspark, identifier)
     # A transaction that is never committed: it only reads the latest snapshot.
     return int(log_.startTransaction().txnVersion(app_id))
+
+
+def latest_delta_version(spark: SparkSession, *, path: str | None, name: str | None) -> int | None:
+    """A Delta table's latest version, from its log (listed, not queried: no Spark job);
+    None without a driver JVM or a table."""
+    log_ = _delta_log(spark, path=path, name=name)
+    if log_ is None:
+        return None
+    # A transaction that is never committed: it brings the snapshot up to date.
+    return int(log_.startTransaction().snapshot().version())
 
 
 def explain_string(df: DataFrame, mode: str) -> str:

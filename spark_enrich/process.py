@@ -16,7 +16,7 @@ from pyspark.sql import Column, Observation
 from pyspark.sql import functions as F
 
 from spark_enrich import crashpoints
-from spark_enrich.accounting import BatchReport, ExecutorCounts
+from spark_enrich.accounting import BatchReport, ExecutorCounts, SourceLag
 from spark_enrich.columns import (
     ERROR,
     EXECUTOR_COL,
@@ -124,6 +124,7 @@ def process_batch(
     runtime: str = "batch",
     read_started: float | None = None,
     arrivals_since: float | None = None,
+    lag: SourceLag | None = None,
 ) -> BatchReport:
     """Process one batch of envelope rows end to end: decode and count, run the executors,
     gather the dead letters, write (as ``policy`` says).
@@ -141,6 +142,7 @@ def process_batch(
         runtime: ``stream``, ``batch`` or ``backfill``, for the metrics.
         read_started: ``perf_counter()`` when the caller began planning the read.
         arrivals_since: ``perf_counter()`` of the previous micro-batch's start (input rate).
+        lag: the stream's source lag as Spark last reported it (streams only).
 
     Returns:
         The batch's accounting report (also emitted to the metrics sink).
@@ -150,7 +152,7 @@ def process_batch(
             configured ``dead_letters.max_share`` (after the dead letters are written);
             ``BACKFILL_WOULD_EMPTY`` when a replaced range would empty days (nothing written).
     """
-    report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk, runtime=runtime)
+    report = BatchReport(plan.name, plan.run_id, batch_id, chunk=chunk, runtime=runtime, lag=lag)
     # The offline tables this batch joins, fixed before anything reads them.
     report.tables = plan.snapshots.refresh() if plan.snapshots is not None else {}
     started = time.perf_counter()

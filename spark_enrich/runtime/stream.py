@@ -22,6 +22,8 @@ from spark_enrich.accounting import BatchReport, RunReport
 from spark_enrich.config import models
 from spark_enrich.delta_commit import Txn
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.metrics import NoMetrics
+from spark_enrich.metrics.lag import LagListener
 from spark_enrich.observe.liveness import CheckpointHold, hold_checkpoint
 from spark_enrich.policy import STREAMING
 from spark_enrich.process import process_batch
@@ -64,6 +66,8 @@ class StreamRun:
     batch_failures: list[BatchFailure] = field(default_factory=list)
     hold: CheckpointHold | None = None
     """This process's lock on the checkpoint: ``spark-enrich status`` sees the stream run."""
+    lag: LagListener | None = None
+    """Feeds the source lag to the metrics (None: metrics are off)."""
 
     @property
     def reports(self) -> list[BatchReport]:
@@ -112,6 +116,10 @@ def start_stream(
     failures: list[BatchFailure] = []
 
     previous_start: list[float] = []
+    # The source lag Spark reports after each trigger, for the metrics (none when they are off).
+    lag: LagListener | None = None
+    if not isinstance(plan.metrics, NoMetrics):
+        lag = LagListener(plan.spark, config.name, src, plan.metrics)
 
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         began = time.perf_counter()
@@ -124,6 +132,7 @@ def start_stream(
                 policy=STREAMING,
                 runtime="stream",
                 arrivals_since=previous_start[0] if previous_start else None,
+                lag=lag.latest if lag is not None else None,
             )
         except BaseException as exc:
             # Kept whole: through Py4J it reaches the query only as traceback text.
@@ -143,9 +152,17 @@ def start_stream(
         writer = writer.trigger(processingTime=processing_interval(trigger))
     with _settings(plan.spark, STREAM_SETTINGS if dedup is not None else {}):
         query = writer.start()
+    if lag is not None:
+        lag.attach(plan.spark.streams, str(query.id))
     hold = hold_checkpoint(checkpoint)
     return StreamRun(
-        query, run_report, source=src, checkpoint=checkpoint, batch_failures=failures, hold=hold
+        query,
+        run_report,
+        source=src,
+        checkpoint=checkpoint,
+        batch_failures=failures,
+        hold=hold,
+        lag=lag,
     )
 
 
@@ -202,6 +219,8 @@ def await_stream(
         if error is not None:
             raise _failed(run, error) from error
     finally:
+        if run.lag is not None:
+            run.lag.detach(run.query)
         if run.hold is not None:
             run.hold.release()
         for sig, handler in previous.items():

@@ -111,6 +111,11 @@ class Source(ABC):
         """The version a batch run reads, when the source has versions."""
         return None
 
+    def latest_version(self, spark: SparkSession) -> int | None:
+        """The latest version of a versioned source (a Delta table), for its stream's lag;
+        read without a Spark job. None for a source without versions."""
+        return None
+
     def check_reachable(self) -> None:
         """Fail fast when the source's servers cannot be reached (before a stream starts);
         nothing to check for a table."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pyspark.sql import functions as F
 
+from spark_enrich import _jvm
 from spark_enrich.errors import PipelineRunError
 from spark_enrich.sources.base import Snapshot, Source
 from spark_enrich.sources.envelope import table_envelope
@@ -185,6 +186,9 @@ class DeltaSource(TableSource):
             return None
         row = self.table.delta_table(spark).detail().select("id").first()
         return Snapshot(self.table.version(spark), str(row[0]) if row is not None else path)
+
+    def latest_version(self, spark: SparkSession) -> int | None:
+        return _jvm.latest_delta_version(spark, path=self.table.path, name=self.table.name)
 
     def read_stream(self, spark: SparkSession) -> DataFrame:
         config = self.config

@@ -242,3 +242,32 @@ def test_the_readme_names_every_metrics_column() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme[readme.index("the Delta metrics table, one row per batch") :][:2500]
     assert [n for n in METRICS_SCHEMA.fieldNames() if f"`{n}`" not in section] == []
+
+
+def _per_executor(spark: SparkSession, metrics_path: Path, run: Run) -> dict[str, Counter[str]]:
+    """The run's counts per executor, summed over its rows of the metrics table."""
+    totals: dict[str, Counter[str]] = {}
+    for row in _metrics(spark, metrics_path, run):
+        if row["executor"] is not None:
+            counts = ("input", "filtered", "output", "dead_lettered")
+            totals.setdefault(row["executor"], Counter()).update({n: int(row[n]) for n in counts})
+    return totals
+
+
+def _in_tables(run: Run) -> dict[str, tuple[int, int]]:
+    """Per executor: its rows in the run's sink and in its dead-letter table."""
+    sink = dict(run.pipeline.output().groupBy("_executor").count().collect())
+    dead = dict(run.pipeline.dead_letters().groupBy("executor").count().collect())
+    return {name: (sink.get(name, 0), dead.get(name, 0)) for name in EXECUTOR_TYPES}
+
+
+@pytest.mark.kafka
+def test_batch_and_stream_metrics_count_the_same_per_executor_as_their_tables(
+    spark: SparkSession, metrics_path: Path, batch_run: Run, stream_run: Run
+) -> None:
+    batch = _per_executor(spark, metrics_path, batch_run)
+    stream = _per_executor(spark, metrics_path, stream_run)
+    assert sorted(batch) == sorted(EXECUTOR_TYPES)
+    assert batch == stream
+    for run in (batch_run, stream_run):
+        assert {n: (c["output"], c["dead_lettered"]) for n, c in batch.items()} == _in_tables(run)
