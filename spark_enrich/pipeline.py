@@ -98,7 +98,12 @@ class Pipeline:
         return decode(with_row_ids(envelope.limit(limit)), self.plan.decode_spec)
 
     def preview(
-        self, executor: str, sample: DataFrame | None = None, *, limit: int = 100
+        self,
+        executor: str,
+        sample: DataFrame | None = None,
+        *,
+        limit: int = 100,
+        engine_columns: bool = False,
     ) -> DataFrame:
         """Run one executor's four stages on a sample and return its conformed output.
 
@@ -107,10 +112,17 @@ class Pipeline:
             sample: decoded events to run on (hand-written rows need no ``_se_meta``); by
                 default ``limit`` events of the batch source.
             limit: sample size when ``sample`` is not given.
+            engine_columns: keep the engine's ``_se_meta`` struct (raw payload, Kafka key and
+                headers, source coordinates, row id); hidden by default, so that ``show()``
+                fits a notebook.
 
         Returns:
-            The executor's output projected to the contract, with ``_se_error`` for rows that
-            would be dead letters. Nothing is written.
+            The executor's output: the contract's columns and ``_se_error`` (null, or the
+            reason and message of a row that would be a dead letter), plus ``_se_meta`` with
+            ``engine_columns=True``. Nothing is written.
+
+        Example:
+            >>> pipeline.preview("engagement", limit=20).show()  # doctest: +SKIP
         """
         from pyspark.sql import functions as F
 
@@ -133,7 +145,8 @@ class Pipeline:
                 META, F.struct(F.monotonically_increasing_id().alias("row_id"))
             )
         _, normalised = apply_stages(bound, sample)
-        return conform(normalised, self.plan.contract, executor=bound.name)
+        out = conform(normalised, self.plan.contract, executor=bound.name)
+        return out if engine_columns else out.drop(META)
 
     def explain(self, executor: str | None = None, *, mode: str = "formatted") -> str:
         """The Spark plan of each executor (or one) on the batch source, as text."""
@@ -155,6 +168,7 @@ class Pipeline:
                 good.where(
                     F.col(self.config.decoding.event_type_field).isin(list(bound.event_types))
                 ),
+                engine_columns=True,
             )
             plan_text = explain_string(out, mode)
             parts.append(f"== executor {bound.name} {bound.version} ==\n{plan_text}")

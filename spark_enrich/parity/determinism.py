@@ -278,7 +278,7 @@ def check_pipeline(
             rows = good.where(type_col.isin(list(bound.event_types)))
 
             def run(df: DataFrame, name: str = bound.name) -> DataFrame:
-                return pipeline.preview(name, df)
+                return pipeline.preview(name, df, engine_columns=True)
 
             reports.append(check_determinism(run, rows, executor=bound.name, version=bound.version))
     finally:
