@@ -48,7 +48,7 @@ def _text(cell: Any) -> str:
 
 
 def _images(cell: Any) -> list[Image.Image]:
-    found = []
+    found: list[Image.Image] = []
     for output in cell.get("outputs", []):
         data = output.get("data", {})
         if "image/png" in data:
@@ -59,7 +59,7 @@ def _images(cell: Any) -> list[Image.Image]:
 
 
 def test_the_stored_notebook_has_cell_ids_and_no_outputs() -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
     nbformat.validate(notebook)
 
     assert (notebook.nbformat, notebook.nbformat_minor) >= (4, 5)
@@ -74,7 +74,7 @@ def test_the_notebook_runs_the_demo_and_shows_its_accounting_and_charts(
     demo = tmp_path / "demo-output"
     write_demo_data(spark, demo, 600, seed=5)
     monkeypatch.setenv("SPARK_ENRICH_DEMO_DIR", str(demo))
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
     # The notebook runs from a notebooks/ folder beside pipelines/, as Jupyter starts it in the
     # repository; a copy of that layout, so that what its Spark leaves (./spark-warehouse) is
     # not left in the repository.
@@ -130,7 +130,9 @@ def test_the_notebook_runs_the_demo_and_shows_its_accounting_and_charts(
 
     # The sequence shown is the first user's latest 50 tokens, oldest first, as the README
     # states the rule (every demo event has a token).
-    user = enriched.agg(F.min("user_id")).first()[0]
+    first = enriched.agg(F.min("user_id")).first()
+    assert first is not None
+    user = first[0]
     events = sorted(
         (r["event_time"], r["event_id"], r["event_type"], r["item_id"], r["query"])
         for r in enriched.where(F.col("user_id") == user).collect()

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -85,7 +86,7 @@ def _expected(spark: SparkSession, metrics: Path) -> dict[str, dict[str, Points]
     """Every chart's series computed straight from the table's rows."""
     rows = [r.asDict() for r in spark.read.format("delta").load(str(metrics)).collect()]
     heads = {(r["run_id"], r["batch_id"], r["chunk"]): r for r in rows if r["executor"] is None}
-    members: dict[tuple[str, int, str | None], list[dict]] = defaultdict(list)
+    members: dict[tuple[str, int, str | None], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         if r["executor"] is not None:
             members[(r["run_id"], r["batch_id"], r["chunk"])].append(r)
