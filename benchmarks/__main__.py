@@ -1,4 +1,5 @@
-"""``python -m benchmarks {batch,stream,latency,microbatch,sequences,diff,serving}``: see each."""
+"""``python -m benchmarks {batch,stream,latency,microbatch,sequences,diff,serving,metrics}``: see
+each."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def main() -> None:
     m.add_argument("--rounds", type=int, default=8, help="Micro-batches measured per stream.")
     m.add_argument("--warm-up", type=int, default=3, help="Micro-batches run first, not kept.")
     m.add_argument("--profile", action="store_true", help="Event log and per-step timings.")
+    mt = sub.add_parser("metrics", help="Demo batch run with all metrics on vs off.")
+    mt.add_argument("--events", type=int, default=200_000)
+    mt.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     # One folder per case: the cases write tables of different schemas under the same names
     # (a stream run's passthrough table would make a later batch run's overwrite fail).
@@ -52,6 +56,10 @@ def main() -> None:
         from benchmarks.batch import main as batch
 
         batch(args.events, workdir, args.repeat)
+    elif args.case == "metrics":
+        from benchmarks.metrics import main as metrics
+
+        metrics(args.events, workdir, args.repeat)
     elif args.case == "sequences":
         from benchmarks.sequences import main as sequences
 
