@@ -130,6 +130,9 @@ def test_each_chart_draws_what_the_metrics_table_holds_per_executor(
     for key in ("throughput", "dead_letter_share"):
         assert sorted(drawn[key]) == sorted([*executors, SOURCE]), key
     assert sorted(drawn["freshness"]) == executors
+    # Only a stream reports lag (versions of the Delta source behind), the source's, not an
+    # executor's.
+    assert list(drawn["lag"]) == ["source (stream)"]
     for key, series in expected.items():
         assert sorted(drawn[key]) == sorted(series), key
         for label, points in series.items():
