@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -32,10 +32,18 @@ _SESSION_COMMIT_LOCK = threading.RLock()
 
 @dataclass(frozen=True)
 class Txn:
-    """An idempotent-write identity: Delta skips a second commit with the same pair."""
+    """An idempotent-write identity: Delta skips a second commit with the same pair.
+
+    ``may_be_retry`` is False when the caller knows that no earlier attempt of this write
+    exists (a stream's micro-batches after the first one of a run: a run retries nothing but
+    the batch it starts with). The engine then skips the look-ups that find an earlier
+    attempt (the sink's and the dead-letter table's transaction versions): a micro-batch
+    would pay a Delta snapshot for each.
+    """
 
     app_id: str
     version: int
+    may_be_retry: bool = field(default=True, compare=False)
 
 
 @contextlib.contextmanager

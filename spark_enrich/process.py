@@ -335,8 +335,10 @@ def _write(
     # one place. Dead letters are committed before the sink, so a retry finds either the sink
     # commit of its first attempt — the batch is written: skip both writes, keep the first
     # outcome — or not: its dead letters replace the first attempt's, then its sink commit.
-    retry = txn is not None and plan.dead_letters.written_by(spark, txn)
-    if txn is not None and (report.dead_lettered or retry) and sink.committed(spark, txn):
+    # Neither look-up is made for a write known to be a first attempt (``Txn.may_be_retry``).
+    earlier = txn if txn is not None and txn.may_be_retry else None
+    retry = earlier is not None and plan.dead_letters.written_by(spark, earlier)
+    if earlier is not None and (report.dead_lettered or retry) and sink.committed(spark, earlier):
         log.info(
             "batch %s of pipeline %r is in the sink already (%s): not written again",
             batch_id,

@@ -128,7 +128,8 @@ def start_stream(
                 plan,
                 batch,
                 batch_id=batch_id,
-                txn=Txn(app_id, batch_id),
+                # Only a run's first micro-batch can be one a crashed run attempted.
+                txn=Txn(app_id, batch_id, may_be_retry=not previous_start),
                 policy=STREAMING,
                 runtime="stream",
                 arrivals_since=previous_start[0] if previous_start else None,

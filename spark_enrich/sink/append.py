@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pyspark.sql import Observation
+from pyspark.sql import functions as F
+
 from spark_enrich.delta_commit import Txn, rows_added, with_conflict_retry
 from spark_enrich.sink.base import DateRange, DeltaSink
 from spark_enrich.sink.merge import MergeSink
@@ -34,12 +37,24 @@ class AppendSink(DeltaSink):
         if replace is not None:
             return self._replace(spark, rows, replace, txn, user_metadata)
 
+        # Counted while written when Delta cannot skip the commit (no txn, or a txn known to
+        # be a first attempt); otherwise from the table's history, which tells our commit from
+        # a skipped one. An observation of a skipped write would never be filled.
+        exact = txn is None or not txn.may_be_retry
+        counted = Observation("sink-append")
+        written = rows.observe(counted, F.count(F.lit(1)).alias("rows")) if exact else rows
+
         def append() -> None:
-            writer = rows.write.format("delta").mode("append").option("userMetadata", user_metadata)
+            writer = (
+                written.write.format("delta").mode("append").option("userMetadata", user_metadata)
+            )
             if txn is not None:
                 writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
             self.table.save(writer)
 
+        if exact:
+            with_conflict_retry(append, what="sink append")
+            return int(counted.get["rows"])
         version = self.table.version(spark)
         with_conflict_retry(append, what="sink append")
         return rows_added(

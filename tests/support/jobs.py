@@ -29,3 +29,22 @@ def failed_jobs(spark: SparkSession, jobs: list[int]) -> list[int]:
     """The jobs among ``jobs`` that failed."""
     tracker = spark.sparkContext.statusTracker()
     return [j for j in jobs if (info := tracker.getJobInfo(j)) and info.status == "FAILED"]
+
+
+def sql_executions(spark: SparkSession, after: int = -1) -> list[tuple[int, str, str]]:
+    """The session's SQL executions with an id above ``after``: ``(id, description, physical
+    plan)``, from Spark's own SQL listener (what the UI's SQL tab shows)."""
+    store = spark._jsparkSession.sharedState().statusStore()  # type: ignore[attr-defined]
+    listed = store.executionsList()
+    found = []
+    for i in range(listed.size()):
+        execution = listed.apply(i)
+        if execution.executionId() > after:
+            found.append(
+                (
+                    int(execution.executionId()),
+                    str(execution.description()),
+                    str(execution.physicalPlanDescription()),
+                )
+            )
+    return found
