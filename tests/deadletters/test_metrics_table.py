@@ -256,8 +256,8 @@ def _per_executor(spark: SparkSession, metrics_path: Path, run: Run) -> dict[str
 
 def _in_tables(run: Run) -> dict[str, tuple[int, int]]:
     """Per executor: its rows in the run's sink and in its dead-letter table."""
-    sink = dict(run.pipeline.output().groupBy("_executor").count().collect())
-    dead = dict(run.pipeline.dead_letters().groupBy("executor").count().collect())
+    sink: dict[str, int] = dict(run.pipeline.output().groupBy("_executor").count().collect())
+    dead: dict[str, int] = dict(run.pipeline.dead_letters().groupBy("executor").count().collect())
     return {name: (sink.get(name, 0), dead.get(name, 0)) for name in EXECUTOR_TYPES}
 
 
