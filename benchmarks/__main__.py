@@ -20,6 +20,7 @@ def main() -> None:
     s = sub.add_parser("stream", help="Stream throughput vs Kafka->Delta passthrough.")
     s.add_argument("--events", type=int, default=200_000)
     s.add_argument("--max-offsets", type=int, default=50_000)
+    s.add_argument("--set", action="append", default=[], help="Engine override (as --set).")
     q = sub.add_parser("sequences", help="Per-user sequences: pipeline vs hand-written job.")
     q.add_argument("--events", type=int, default=200_000)
     q.add_argument("--repeat", type=int, default=3)
@@ -41,6 +42,7 @@ def main() -> None:
     m.add_argument("--rounds", type=int, default=8, help="Micro-batches measured per stream.")
     m.add_argument("--warm-up", type=int, default=3, help="Micro-batches run first, not kept.")
     m.add_argument("--profile", action="store_true", help="Event log and per-step timings.")
+    m.add_argument("--set", action="append", default=[], help="Engine override (as --set).")
     mt = sub.add_parser("metrics", help="Demo batch run with all metrics on vs off.")
     mt.add_argument("--events", type=int, default=200_000)
     mt.add_argument("--repeat", type=int, default=3)
@@ -71,11 +73,11 @@ def main() -> None:
     elif args.case == "microbatch":
         from benchmarks.microbatch import main as microbatch
 
-        microbatch(args.events, args.rounds, args.warm_up, workdir, args.profile)
+        microbatch(args.events, args.rounds, args.warm_up, workdir, args.profile, args.set)
     elif args.case == "stream":
         from benchmarks.stream import throughput
 
-        throughput(args.events, workdir, args.max_offsets)
+        throughput(args.events, workdir, args.max_offsets, args.set)
     else:
         from benchmarks.stream import latency
 

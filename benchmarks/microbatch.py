@@ -21,7 +21,7 @@ import statistics
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -201,8 +201,11 @@ def _records(spark: Any, n: int) -> list[list[tuple[bytes, bytes]]]:
     return [pairs[i : i + n] for i in range(0, len(pairs) - n + 1, n)]
 
 
-def main(events: int, rounds: int, warm_up: int, workdir: Path, profile: bool) -> None:
-    """Measure ``rounds`` micro-batches of ``events`` events on each side after ``warm_up``."""
+def main(
+    events: int, rounds: int, warm_up: int, workdir: Path, profile: bool, sets: Sequence[str] = ()
+) -> None:
+    """Measure ``rounds`` micro-batches of ``events`` events on each side after ``warm_up``;
+    the engine is the demo pipeline with ``sets`` (``--set`` overrides) applied."""
     from confluent_kafka import Producer
 
     from spark_enrich.demo.generate import write_demo_data
@@ -241,6 +244,7 @@ def main(events: int, rounds: int, warm_up: int, workdir: Path, profile: bool) -
                 "runtime.stream.trigger.interval=200ms",
                 "sources[0].topics=[mb-engine]",
                 "sources[0].starting_offsets=earliest",
+                *sets,
             ],
             KAFKA_BOOTSTRAP=bootstrap,
         )
@@ -269,6 +273,8 @@ def main(events: int, rounds: int, warm_up: int, workdir: Path, profile: bool) -
             run.stop_requested.set()
             await_stream(run, handle_signals=False)
     engine, reference = sides
+    if sets:
+        print(f"engine: the demo pipeline with {'; '.join(sets)}")
     _print(events, engine, reference)
     if profile:
         _print_profile(clock, read_jobs(events_dir), engine, reference, passthrough.id)

@@ -27,6 +27,9 @@ _TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 _TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 _MATERIALIZE_SOURCE = "spark.databricks.delta.merge.materializeSource"
+# Takes precedence over the table property `delta.autoOptimize.optimizeWrite` (a writer option
+# `optimizeWrite` over both, but MERGE takes no writer options).
+_OPTIMIZE_WRITE = "spark.databricks.delta.optimizeWrite.enabled"
 _SESSION_COMMIT_LOCK = threading.RLock()
 
 
@@ -53,6 +56,7 @@ def commit_settings(
     txn: Txn | None,
     user_metadata: str | None,
     materialized_source: bool = False,
+    optimize_write: bool | None = None,
 ) -> Iterator[None]:
     """Set Delta's idempotent-DML and commit-metadata session settings for one commit.
 
@@ -62,11 +66,15 @@ def commit_settings(
 
     ``materialized_source`` says a MERGE's source is already materialised (see
     :mod:`spark_enrich.materialize`): Delta then skips its own copy of the source, which it
-    makes to guard against sources that change between its two passes.
+    makes to guard against sources that change between its two passes. ``optimize_write``
+    turns Delta's optimized writes on or off for the commit whatever the table's property says
+    (None: the property decides).
     """
     settings = {}
     if materialized_source:
         settings[_MATERIALIZE_SOURCE] = "none"
+    if optimize_write is not None:
+        settings[_OPTIMIZE_WRITE] = str(optimize_write).lower()
     if txn is not None:
         settings[_TXN_APP_ID] = txn.app_id
         settings[_TXN_VERSION] = str(txn.version)
@@ -155,6 +163,7 @@ def merge_into(
     txn: Txn | None,
     user_metadata: str | None,
     what: str,
+    optimize_write: bool | None = None,
 ) -> int:
     """MERGE ``source`` (alias ``s``, already materialised) into the table (alias ``t``) with
     the ``clauses`` applied to Delta's merge builder; retried on conflicts.
@@ -166,7 +175,13 @@ def merge_into(
     """
 
     def merge() -> int:
-        with commit_settings(spark, txn=txn, user_metadata=user_metadata, materialized_source=True):
+        with commit_settings(
+            spark,
+            txn=txn,
+            user_metadata=user_metadata,
+            materialized_source=True,
+            optimize_write=optimize_write,
+        ):
             builder = target.delta_table(spark).alias("t").merge(source.alias("s"), condition)
             rows = clauses(builder).execute().collect()
         return sum(int(rows[0][name]) for name in counted) if rows else 0
@@ -183,6 +198,7 @@ def insert_new(
     txn: Txn | None,
     user_metadata: str | None,
     what: str,
+    optimize_write: bool | None = None,
 ) -> int:
     """:func:`merge_into` inserting the rows that match no target row on ``condition``;
     returns the rows inserted."""
@@ -190,6 +206,7 @@ def insert_new(
         spark, target, source=source, condition=condition,
         clauses=lambda builder: builder.whenNotMatchedInsertAll(),
         counted=("num_inserted_rows",), txn=txn, user_metadata=user_metadata, what=what,
+        optimize_write=optimize_write,
     )  # fmt: skip
 
 

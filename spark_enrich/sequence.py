@@ -169,6 +169,7 @@ class SequenceFold:
         scope: str | None,
         txn: Txn | None,
         user_metadata: str,
+        optimize_write: bool | None = None,
     ) -> int:
         """Fold ``rows`` into the sequence table (checked by :meth:`check_table` when the sink
         was ensured); return the sequences inserted or updated (0 when Delta skipped an
@@ -198,7 +199,7 @@ class SequenceFold:
                     values=insert
                 ),
                 counted=("num_updated_rows", "num_inserted_rows"), txn=txn,
-                user_metadata=user_metadata, what="sequence merge",
+                user_metadata=user_metadata, what="sequence merge", optimize_write=optimize_write,
             )  # fmt: skip
         finally:
             release(source)

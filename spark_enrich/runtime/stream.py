@@ -151,7 +151,9 @@ def start_stream(
         writer = writer.trigger(availableNow=True)
     else:
         writer = writer.trigger(processingTime=processing_interval(trigger))
-    with _settings(plan.spark, STREAM_SETTINGS if dedup is not None else {}):
+    settings = dict(STREAM_SETTINGS) if dedup is not None else {}
+    settings.update(_partitions(plan.spark, stream_cfg))
+    with _settings(plan.spark, settings):
         query = writer.start()
     if lag is not None:
         lag.attach(plan.spark.streams, str(query.id))
@@ -165,6 +167,22 @@ def start_stream(
         hold=hold,
         lag=lag,
     )
+
+
+def _partitions(spark: SparkSession, stream_cfg: models.StreamRuntime) -> dict[str, str]:
+    """The stream's ``spark.sql.shuffle.partitions``: as configured, else the cluster's cores.
+
+    Spark's default of 200 gives a micro-batch of ten events 200 tasks in each shuffle that
+    adaptive execution does not coalesce, and always in ``sink.dedup``'s state (one state
+    store per partition, each opened and committed every micro-batch).
+    """
+    partitions = stream_cfg.shuffle_partitions
+    if partitions is None:
+        try:
+            partitions = spark.sparkContext.defaultParallelism
+        except Exception:  # Spark Connect: no SparkContext here; the server's setting stays
+            return {}
+    return {"spark.sql.shuffle.partitions": str(partitions)}
 
 
 @contextlib.contextmanager

@@ -48,6 +48,8 @@ class AppendSink(DeltaSink):
             writer = (
                 written.write.format("delta").mode("append").option("userMetadata", user_metadata)
             )
+            if self.optimize_write is not None:
+                writer = writer.option("optimizeWrite", str(self.optimize_write).lower())
             if txn is not None:
                 writer = writer.option("txnAppId", txn.app_id).option("txnVersion", txn.version)
             self.table.save(writer)

@@ -3,6 +3,7 @@ session, idempotency checks, and the range replacement of backfills."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -59,6 +60,12 @@ class DeltaSink(ABC):
     properties: Mapping[str, str] = field(default_factory=dict)
     dedup: Redeliveries | None = field(default=None, kw_only=True)
     """Redeliveries dropped before the executors (``sink.dedup``); a stream then appends."""
+    stream_optimize_write: bool = field(default=False, kw_only=True)
+    """``runtime.stream.optimize_write``: whether a stream's commits use Delta's optimized
+    writes (an extra shuffle per micro-batch), whatever the table's property says."""
+    optimize_write: bool | None = field(default=None, kw_only=True)
+    """Optimized writes for this sink's commits: None follows the table's property
+    (``delta.autoOptimize.optimizeWrite``); :meth:`streaming` sets it."""
     _ensured: SessionMemo = field(
         default_factory=SessionMemo, init=False, compare=False, repr=False
     )
@@ -107,7 +114,11 @@ class DeltaSink(ABC):
         append to the same table (the stream dropped redeliveries before ``foreachBatch``, and
         the commit's ``txnAppId``/``txnVersion`` keeps a replayed micro-batch out). One object
         per sink, so that it checks the table once per session."""
-        return self
+        return self.streaming()
+
+    def streaming(self) -> DeltaSink:
+        """This sink with a stream's write settings (``runtime.stream.optimize_write``)."""
+        return dataclasses.replace(self, optimize_write=self.stream_optimize_write)
 
     def without_redeliveries(self, envelope: DataFrame) -> DataFrame:
         """``envelope`` with one delivery of each event id, when the sink drops redeliveries

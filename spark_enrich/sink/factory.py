@@ -36,11 +36,19 @@ def make_sink(config: PipelineConfig) -> DeltaSink:
         if section.dedup is not None
         else None
     )
+    stream = config.runtime.stream
+    optimize = stream is not None and stream.optimize_write
     match section.mode:
         case "append":
-            return AppendSink(table, contract, partition_by, properties, dedup=dedup)
+            return AppendSink(
+                table, contract, partition_by, properties,
+                dedup=dedup, stream_optimize_write=optimize,
+            )  # fmt: skip
         case "merge":
-            return MergeSink(table, contract, partition_by, properties, dedup=dedup)
+            return MergeSink(
+                table, contract, partition_by, properties,
+                dedup=dedup, stream_optimize_write=optimize,
+            )  # fmt: skip
         case "sequence":
             spec = section.sequence
             if spec is None:  # the configuration refuses this; a direct caller gets told
@@ -57,4 +65,12 @@ def make_sink(config: PipelineConfig) -> DeltaSink:
                 if section.online is not None
                 else None
             )
-            return SequenceSink(table, contract, partition_by, properties, fold=fold, online=online)
+            return SequenceSink(
+                table,
+                contract,
+                partition_by,
+                properties,
+                fold=fold,
+                online=online,
+                stream_optimize_write=optimize,
+            )

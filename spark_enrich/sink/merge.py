@@ -21,13 +21,20 @@ class MergeSink(DeltaSink):
 
     @cached_property
     def for_stream(self) -> DeltaSink:
-        """With ``dedup``: an append to this table (no MERGE per micro-batch); else this."""
+        """With ``dedup``: an append to this table (no MERGE per micro-batch); else this sink
+        as streams write (:meth:`~spark_enrich.sink.DeltaSink.streaming`)."""
         if self.dedup is None:
-            return self
+            return self.streaming()
         from spark_enrich.sink.append import AppendSink  # append imports this module
 
         return AppendSink(
-            self.table, self.contract, self.partition_by, self.properties, dedup=self.dedup
+            self.table,
+            self.contract,
+            self.partition_by,
+            self.properties,
+            dedup=self.dedup,
+            stream_optimize_write=self.stream_optimize_write,
+            optimize_write=self.stream_optimize_write,
         )
 
     def _write(
@@ -56,4 +63,5 @@ class MergeSink(DeltaSink):
             txn=txn,
             user_metadata=user_metadata,
             what="sink merge",
+            optimize_write=self.optimize_write,
         )

@@ -56,6 +56,7 @@ class SequenceSink(DeltaSink):
             scope=self._partition_scope(rows, self.fold.group_by),
             txn=txn,
             user_metadata=user_metadata,
+            optimize_write=self.optimize_write,
         )
         self.publish_online(spark, rows)
         return written

@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from spark_enrich.config.models._base import ConfigModel, Faults
 from spark_enrich.config.types import (
     Duration,
+    Int,
     NameRef,
     PathStr,
     format_duration,
@@ -41,9 +42,27 @@ class StreamRuntime(ConfigModel):
     )
     trigger: Trigger = Field(
         default_factory=lambda: ProcessingTimeTrigger(
-            kind="processing_time", interval=timedelta(seconds=10)
+            kind="processing_time", interval=timedelta(seconds=1)
         ),
-        description="When micro-batches run.",
+        description="When micro-batches run. The default, a micro-batch every second (or as "
+        "soon as the previous one ends, when it took longer), keeps latency low; a longer "
+        "interval makes fewer, larger commits.",
+    )
+    optimize_write: bool = Field(
+        default=False,
+        description="Whether the stream's sink commits use Delta's optimized writes, whatever "
+        "the table property `delta.autoOptimize.optimizeWrite` says (batch runs and backfills "
+        "follow the property). Off by default: it adds a shuffle to every micro-batch to make "
+        "fewer files, which a small micro-batch does not need; compact with "
+        "`spark-enrich maintain` instead.",
+    )
+    shuffle_partitions: Int | None = Field(
+        default=None,
+        gt=0,
+        description="`spark.sql.shuffle.partitions` of the stream's micro-batches (and of "
+        "`sink.dedup`'s state, fixed when the checkpoint is created). Null: the cluster's "
+        "cores (Spark's default parallelism) when the stream starts, instead of Spark's 200, "
+        "which would give a micro-batch of a few events hundreds of tasks per shuffle.",
     )
 
     def check(self, faults: Faults) -> None:

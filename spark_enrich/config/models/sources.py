@@ -63,7 +63,12 @@ class KafkaSource(ConfigModel):
         "the checkpoint is new.",
     )
     max_offsets_per_trigger: Int | None = Field(
-        default=None, gt=0, description="Upper bound of records read per micro-batch."
+        default=100_000,
+        gt=0,
+        description="Upper bound of records read per micro-batch: a stream that starts behind "
+        "(a new checkpoint at `earliest`, a restart after downtime) catches up in micro-batches "
+        "of this size, each committed, instead of one that reads the whole backlog. Size it to "
+        "a few seconds of the pipeline's throughput; null reads everything available.",
     )
     fail_on_data_loss: bool = Field(
         default=True, description="Fail when offsets were deleted before being read."
