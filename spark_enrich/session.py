@@ -8,11 +8,12 @@ session) it reuses the running session and never overrides settings the cluster 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -296,3 +297,21 @@ def _require_delta(session: SparkSession) -> None:
             f"--conf spark.sql.catalog.spark_catalog={DELTA_CATALOG}",
             {"found": extensions},
         )
+
+
+@contextlib.contextmanager
+def session_settings(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """``settings`` on the session for what runs inside (a query started inside keeps them: it
+    copies the session's settings when it starts); the session gets its own values back after.
+    """
+    previous = {key: spark.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, before in previous.items():
+            if before is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, before)

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from spark_enrich.columns import ERROR, EXECUTOR_COL, META
 from spark_enrich.errors import PipelineRunError
+from spark_enrich.materialize import materialize, release
 from spark_enrich.parity.diff import diff_frames
 from spark_enrich.parity.report import DiffReport
 from spark_enrich.sink import MergeSink, SequenceSink
@@ -91,17 +92,24 @@ def compare_by_executor(
     """Diff ``left`` and ``right`` (both with ``_executor``) on the output key, one executor at
     a time; rows of an executor the pipeline no longer has are compared under its name too."""
     names = [b.name for b in pipeline.plan.executors]
-    others = {
-        row[0]
-        for frame in (left, right)
-        for row in frame.select(EXECUTOR_COL).distinct().collect()  # a handful of names
-    }
-    key = list(pipeline.config.output.key)
-    reports = {}
-    for name in [*names, *sorted(n for n in others if n not in names and n is not None)]:
-        mine = F.col(EXECUTOR_COL) == name
-        reports[name] = diff_frames(left.where(mine), right.where(mine), key, sample=sample)
-    return reports
+    # The recomputation is computed once, not once per executor and once for its names: its
+    # plan (decode, every executor, their union) is also what Spark's optimizer would walk for
+    # each filtered copy, for minutes on a wide output (constraint propagation over the union).
+    right = materialize(right)
+    try:
+        others = {
+            row[0]
+            for frame in (left, right)
+            for row in frame.select(EXECUTOR_COL).distinct().collect()  # a handful of names
+        }
+        key = list(pipeline.config.output.key)
+        reports = {}
+        for name in [*names, *sorted(n for n in others if n not in names and n is not None)]:
+            mine = F.col(EXECUTOR_COL) == name
+            reports[name] = diff_frames(left.where(mine), right.where(mine), key, sample=sample)
+        return reports
+    finally:
+        release(right)
 
 
 def _in_range(column: str, start: date, end: date) -> Column:

@@ -6,12 +6,10 @@ crash and restart from the checkpoint leaves no duplicate and no gap.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -29,6 +27,7 @@ from spark_enrich.policy import STREAMING
 from spark_enrich.process import process_batch
 from spark_enrich.runtime.checkpoint import check_checkpoint, txn_app_id
 from spark_enrich.runtime.failure import BatchFailure, explain
+from spark_enrich.session import session_settings
 from spark_enrich.sink.dedup import STREAM_SETTINGS
 
 if TYPE_CHECKING:
@@ -153,7 +152,7 @@ def start_stream(
         writer = writer.trigger(processingTime=processing_interval(trigger))
     settings = dict(STREAM_SETTINGS) if dedup is not None else {}
     settings.update(_partitions(plan.spark, stream_cfg))
-    with _settings(plan.spark, settings):
+    with session_settings(plan.spark, settings):
         query = writer.start()
     if lag is not None:
         lag.attach(plan.spark.streams, str(query.id))
@@ -183,23 +182,6 @@ def _partitions(spark: SparkSession, stream_cfg: models.StreamRuntime) -> dict[s
         except Exception:  # Spark Connect: no SparkContext here; the server's setting stays
             return {}
     return {"spark.sql.shuffle.partitions": str(partitions)}
-
-
-@contextlib.contextmanager
-def _settings(spark: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
-    """``settings`` for the queries started inside: a query copies the session's settings when
-    it starts, so the session gets its own values back after."""
-    previous = {key: spark.conf.get(key, None) for key in settings}
-    for key, value in settings.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, before in previous.items():
-            if before is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, before)
 
 
 def await_stream(
