@@ -5,6 +5,7 @@ can SIGKILL it exactly there. Inert unless the environment variable below names 
 reaches ``<point>`` and then wait there for ever (the test kills it). Points:
 
 - ``after-dead-letters``: a batch's dead letters are committed, its sink commit is next.
+- ``after-sink``: a batch's sink commit is made; a stream's checkpoint commit is next.
 - ``online-sync-bucket-loaded``: (in a Spark task) ``online sync`` recorded a bucket as loaded.
 """
 

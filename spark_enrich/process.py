@@ -358,6 +358,7 @@ def _write(
                 spark, output, txn=txn, user_metadata=metadata, replace=replace
             )
         report.mark_committed(datetime.now(timezone.utc))
+        crashpoints.reached("after-sink")
 
 
 def _write_dead_letters(

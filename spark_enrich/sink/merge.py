@@ -34,8 +34,7 @@ class MergeSink(DeltaSink):
             self.properties,
             dedup=self.dedup,
             stream_optimize_write=self.stream_optimize_write,
-            optimize_write=self.stream_optimize_write,
-        )
+        ).streaming()
 
     def _write(
         self,
