@@ -84,17 +84,16 @@ def service() -> Iterator[EnrichmentService]:
 
 
 def pipeline_args(
-    layout: Layout, topic: str, service: EnrichmentService | None, **kwargs: Any
+    layout: Layout, topic: str, service: EnrichmentService, **kwargs: Any
 ) -> list[str]:
-    extra = service_sets(service.url) if service is not None else []
+    """The CLI's ``--set`` arguments: an append sink and ``engagement_checked`` on ``service``."""
+    extra = service_sets(service.url)
     return cli_sets(overrides(layout, [topic], mode="append", extra=extra, **kwargs))
 
 
-def pipeline_env(
-    demo_data: Path, broker: LocalKafkaBroker, tmp_path: Path, service: EnrichmentService | None
-) -> dict[str, str]:
-    env = demo_env(demo_data, broker.bootstrap_servers)
-    return {**env, **executor_env(tmp_path / "site")} if service is not None else env
+def pipeline_env(demo_data: Path, broker: LocalKafkaBroker, tmp_path: Path) -> dict[str, str]:
+    """The demo's environment plus the site folder that makes ``engagement_checked`` importable."""
+    return {**demo_env(demo_data, broker.bootstrap_servers), **executor_env(tmp_path / "site")}
 
 
 @pytest.mark.slow
@@ -111,7 +110,7 @@ def test_sigkill_at_each_crash_point_while_producing_leaves_each_event_in_exactl
     # Append mode: only the idempotent commits (txnAppId/txnVersion) stand between a replayed
     # micro-batch and duplicate rows; merge would hide duplicates by key.
     sets_args = pipeline_args(layout, topic, service, trigger=PROCESSING_TIME, max_offsets=30)
-    env = pipeline_env(demo_data, kafka_broker, tmp_path, service)
+    env = pipeline_env(demo_data, kafka_broker, tmp_path)
     produced: list[str] = []
     stop_producing = threading.Event()
     chooser = random.Random(20260105)
@@ -215,7 +214,7 @@ def test_a_stream_killed_between_its_dead_letter_and_sink_commits_keeps_each_eve
 
     with flaky_service() as service, reaped() as children:
         args = pipeline_args(layout, topic, service)  # available-now: one micro-batch
-        env = pipeline_env(demo_data, kafka_broker, tmp_path, service)
+        env = pipeline_env(demo_data, kafka_broker, tmp_path)
         held = StreamProcess(
             args, {**env, PAUSE_ENV: f"after-dead-letters:{marker}"}, tmp_path / "held.log"
         )
