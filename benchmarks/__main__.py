@@ -4,6 +4,7 @@ each."""
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -12,6 +13,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--workdir", type=Path, default=None, help="Scratch folder (default: temp)."
+    )
+    parser.add_argument(
+        "--jfr",
+        type=Path,
+        default=None,
+        help="Record a Java Flight Recorder profile of the driver JVM in this file (summarise "
+        "it with python -m benchmarks.jfr).",
     )
     sub = parser.add_subparsers(dest="case", required=True)
     b = sub.add_parser("batch", help="Demo batch run vs hand-written job vs passthrough.")
@@ -47,6 +55,10 @@ def main() -> None:
     mt.add_argument("--events", type=int, default=200_000)
     mt.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.jfr is not None:
+        from benchmarks.common import JFR_ENV
+
+        os.environ[JFR_ENV] = str(args.jfr.resolve())
     # One folder per case: the cases write tables of different schemas under the same names
     # (a stream run's passthrough table would make a later batch run's overwrite fail).
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="spark-enrich-bench-"))) / args.case

@@ -19,16 +19,28 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_PIPELINE = REPO / "pipelines" / "demo.yaml"
 
 
+JFR_ENV = "SPARK_ENRICH_BENCH_JFR"
+"""Set by ``python -m benchmarks --jfr FILE``: the driver JVM records a Flight Recorder profile
+there (read it with ``python -m benchmarks.jfr``)."""
+
+
 def session(conf: dict[str, str] | None = None) -> SparkSession:
     """One local session for all cases (UI off, AQE on, shuffle partitions sized to the cores);
     ``conf`` adds settings (the event log of a profile)."""
-    from spark_enrich.session import get_spark
+    from spark_enrich.session import get_spark, local_defaults
 
     cores = os.cpu_count() or 2
-    return get_spark(
-        "spark-enrich-benchmarks",
-        conf={"spark.sql.shuffle.partitions": str(max(2, cores * 2)), **(conf or {})},
-    )
+    settings = {"spark.sql.shuffle.partitions": str(max(2, cores * 2)), **(conf or {})}
+    recording = os.environ.get(JFR_ENV)
+    if recording:
+        # Added to the engine's own driver options (its log settings), not in their place; a
+        # deep stack keeps Catalyst's recursion from cutting off the frames that name a step.
+        options = local_defaults()["spark.driver.extraJavaOptions"]
+        settings["spark.driver.extraJavaOptions"] = (
+            f"{options} -XX:FlightRecorderOptions=stackdepth=2048"
+            f" -XX:StartFlightRecording=filename={recording},settings=profile"
+        )
+    return get_spark("spark-enrich-benchmarks", conf=settings)
 
 
 def demo_pipeline(
